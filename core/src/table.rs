@@ -1,0 +1,1225 @@
+//! The lock table: a fixed number of slots, RFC 4918 conflict rules, tick-based expiry.
+//!
+//! Layout, chosen so that no check grows with the number of expired or unrelated locks:
+//! - every occupied slot sits in a hash chain keyed by its root path, so a check visits
+//!   only the chains of the target and its ancestors (one chain when no depth-infinity
+//!   lock exists);
+//! - occupied slots also form a list ordered by deadline (earliest first), so the live
+//!   locks are a suffix of it: walking back from the tail stops at the first expired
+//!   lock, and purging pops expired locks from the head in constant time each.
+
+use core::fmt;
+
+use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
+use crate::path::{Path, contains};
+use crate::policy::Policy;
+use crate::tick::{Tick, Ticks, Timeout};
+use crate::token::{LockToken, TokenMint};
+
+/// The longest principal name a table stores, in bytes.
+pub const MAX_PRINCIPAL_LEN: usize = 32;
+
+/// Expired locks that each mutating operation purges on its way, so that slots come
+/// back and the 2³²-tick horizon (see [`tick`](crate::tick)) is rarely approached.
+const PURGE_PER_OPERATION: usize = 2;
+
+const NONE: u16 = u16::MAX;
+
+/// What a write does to the resource it targets (RFC 4918 §7.4–§7.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Access {
+    /// Changes the resource's content or properties (PUT, PROPPATCH).
+    Resource,
+    /// Adds or removes a member of the collection at the path (the parent of a PUT or
+    /// MKCOL that creates, or of a DELETE or MOVE). A depth-0 lock on a collection
+    /// protects its membership (§7.5), so this is checked like a write to the collection.
+    Membership,
+    /// Removes or moves the whole subtree (DELETE or MOVE of a collection): also needs
+    /// the tokens of the live locks below the path.
+    Subtree,
+}
+
+/// A granted or refreshed lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Granted {
+    /// The lock's token: the proof of ownership the holder submits with its writes.
+    pub token: LockToken,
+    /// The timeout granted under the table's policy.
+    pub timeout: Timeout,
+}
+
+/// Why a lock was not granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LockError<const P: usize, const O: usize> {
+    /// A live lock conflicts with the request. When its root lies below the requested
+    /// path, a depth-infinity request was blocked by a lock inside it (RFC 4918 §9.10).
+    Conflict(Conflict<P, O>),
+    /// The principal already holds [`Policy::max_locks_per_principal`] live locks.
+    QuotaExceeded,
+    /// Every slot holds a live lock. `retry_after` is the time until the first one
+    /// expires, or `None` when all of them are infinite.
+    TableFull {
+        /// Ticks until a slot frees.
+        retry_after: Option<Ticks>,
+    },
+    /// The owner text is longer than the table's owner capacity `O`.
+    OwnerTooLong,
+    /// The principal is longer than [`MAX_PRINCIPAL_LEN`].
+    PrincipalTooLong,
+    /// [`LockTable::seed_tokens`] was never called: tokens would be guessable.
+    Unseeded,
+}
+
+/// Why a write is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum WriteError<const P: usize, const O: usize> {
+    /// A lock covers the write and its token was not submitted (HTTP 423).
+    Locked(Conflict<P, O>),
+    /// A covering lock's token was submitted by a principal other than the lock's
+    /// (HTTP 403).
+    Forbidden,
+}
+
+/// Why a refresh failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// No live lock with this token covers the path (HTTP 412).
+    NoSuchLock,
+    /// The lock belongs to another principal (HTTP 403).
+    Forbidden,
+}
+
+/// Why an unlock failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum UnlockError {
+    /// No live lock with this token covers the path (HTTP 409).
+    NoSuchLock,
+    /// The lock belongs to another principal (HTTP 403).
+    Forbidden,
+}
+
+impl<const P: usize, const O: usize> fmt::Display for LockError<P, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Conflict(c) => write!(f, "the lock conflicts with an existing lock: {c}"),
+            LockError::QuotaExceeded => {
+                f.write_str("the principal holds its maximum number of locks")
+            }
+            LockError::TableFull {
+                retry_after: Some(t),
+            } => {
+                write!(f, "the lock table is full; a slot frees in {t}")
+            }
+            LockError::TableFull { retry_after: None } => {
+                f.write_str("the lock table is full of locks without a timeout")
+            }
+            LockError::OwnerTooLong => {
+                f.write_str("the owner text is longer than the table stores")
+            }
+            LockError::PrincipalTooLong => {
+                f.write_str("the principal is longer than the table stores")
+            }
+            LockError::Unseeded => f.write_str("the token generator was never seeded"),
+        }
+    }
+}
+
+impl<const P: usize, const O: usize> fmt::Display for WriteError<P, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Locked(c) => write!(f, "the write needs a lock token: {c}"),
+            WriteError::Forbidden => {
+                f.write_str("the submitted lock token belongs to another principal")
+            }
+        }
+    }
+}
+
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RefreshError::NoSuchLock => "no live lock with this token covers the resource",
+            RefreshError::Forbidden => "the lock belongs to another principal",
+        })
+    }
+}
+
+impl fmt::Display for UnlockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnlockError::NoSuchLock => "no live lock with this token covers the resource",
+            UnlockError::Forbidden => "the lock belongs to another principal",
+        })
+    }
+}
+
+impl<const P: usize, const O: usize> core::error::Error for LockError<P, O> {}
+impl<const P: usize, const O: usize> core::error::Error for WriteError<P, O> {}
+impl core::error::Error for RefreshError {}
+impl core::error::Error for UnlockError {}
+
+#[derive(Clone)]
+struct Slot<const P: usize, const O: usize> {
+    path: Path<P>,
+    hash: u32,
+    owner: heapless::String<O, u16>,
+    principal: Option<heapless::String<MAX_PRINCIPAL_LEN, u8>>,
+    token: LockToken,
+    granted: Tick,
+    timeout: Timeout,
+    scope: Scope,
+    depth: Depth,
+    /// Deadline order (earliest first); `next` also links the free list.
+    prev: u16,
+    next: u16,
+    /// The next slot in the same hash bucket.
+    chain: u16,
+}
+
+impl<const P: usize, const O: usize> Slot<P, O> {
+    const EMPTY: Self = Slot {
+        path: Path::root(),
+        hash: 0,
+        owner: heapless::String::new(),
+        principal: None,
+        token: LockToken::from_bytes([0; 16]),
+        granted: Tick(0),
+        timeout: Timeout::Infinite,
+        scope: Scope::Exclusive,
+        depth: Depth::Zero,
+        prev: NONE,
+        next: NONE,
+        chain: NONE,
+    };
+
+    #[inline]
+    fn remaining(&self, now: Tick) -> Option<Timeout> {
+        match self.timeout {
+            Timeout::Infinite => Some(Timeout::Infinite),
+            Timeout::Finite(t) => {
+                let elapsed = now.since(self.granted);
+                (elapsed.0 < t.0).then(|| Timeout::Finite(Ticks(t.0 - elapsed.0)))
+            }
+        }
+    }
+
+    #[inline]
+    fn is_live(&self, now: Tick) -> bool {
+        match self.timeout {
+            Timeout::Infinite => true,
+            Timeout::Finite(t) => now.since(self.granted).0 < t.0,
+        }
+    }
+
+    #[inline]
+    fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
+    /// Whether a request by `principal` may use this lock: a lock created by a
+    /// principal is that principal's alone; an anonymous lock is whoever has its token.
+    #[inline]
+    fn held_by(&self, principal: Option<&str>) -> bool {
+        self.principal.is_none() || self.principal() == principal
+    }
+
+    fn view(&self, now: Tick) -> ActiveLock<'_, P> {
+        ActiveLock {
+            root: &self.path,
+            scope: self.scope,
+            depth: self.depth,
+            owner: self.owner.as_str(),
+            principal: self.principal(),
+            token: self.token,
+            timeout: self.timeout,
+            remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
+        }
+    }
+
+    fn conflict(&self, now: Tick) -> Conflict<P, O> {
+        let mut owner = heapless::String::new();
+        // The owner fits: both strings have capacity `O`.
+        let _ = owner.push_str(self.owner.as_str());
+        Conflict {
+            root: self.path.clone(),
+            scope: self.scope,
+            depth: self.depth,
+            owner,
+            remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
+        }
+    }
+}
+
+/// FNV-1a, 32 bits: paths are short and the table is bounded, so a tiny hash will do.
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+#[inline]
+fn fnv(h: u32, b: u8) -> u32 {
+    (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+}
+
+fn hash(path: &[u8]) -> u32 {
+    path.iter().fold(FNV_OFFSET, |h, &b| fnv(h, b))
+}
+
+/// A fixed-capacity lock table: `N` slots, paths of up to `P` bytes, owners of up to
+/// `O` bytes. It never allocates and never reads a clock.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout, WriteError};
+///
+/// static POLICY: Policy = Policy::new(1000);
+/// let mut table: LockTable<16> = LockTable::new(POLICY);
+/// table.seed_tokens([0x5a; 16]); // from the device's entropy source
+///
+/// let net: Path<64> = Path::new("/config/network").unwrap();
+/// let lock = LockRequest::exclusive(&net, "alice's laptop").timeout(Timeout::Finite(Ticks(60_000)));
+/// let granted = table.lock(Tick(0), &lock).unwrap();
+///
+/// // Another client's write is refused; the holder's passes.
+/// assert!(matches!(table.authorize(Tick(10), &net, Access::Resource, &[], None), Err(WriteError::Locked(_))));
+/// assert!(table.authorize(Tick(10), &net, Access::Resource, &[granted.token], None).is_ok());
+///
+/// // After the timeout the lock blocks nothing.
+/// assert!(table.authorize(Tick(60_000), &net, Access::Resource, &[], None).is_ok());
+/// ```
+pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
+    policy: Policy,
+    mint: TokenMint,
+    slots: [Slot<P, O>; N],
+    buckets: [u16; N],
+    /// Deadline list: `head` expires first.
+    head: u16,
+    tail: u16,
+    /// Recycled slots, linked through `next`.
+    free: u16,
+    /// Slots `fresh..N` have never been used.
+    fresh: u16,
+    /// Occupied slots (live or expired but not yet purged) holding depth-infinity locks:
+    /// while there are none, a check looks up the target path alone.
+    infinity: u16,
+}
+
+impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
+    const CAPACITY_FITS: () = assert!(
+        N >= 1 && N < NONE as usize,
+        "a lock table holds between 1 and 65534 slots"
+    );
+    const OWNER_FITS: () = assert!(O <= u16::MAX as usize, "an owner holds at most 65535 bytes");
+
+    /// An empty table under `policy`. `const`, so the table can live in a `static`.
+    /// Call [`LockTable::seed_tokens`] before the first lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockTable, Policy};
+    /// static TABLE_POLICY: Policy = Policy::new(1000);
+    /// let table: LockTable<8, 32, 32> = LockTable::new(TABLE_POLICY);
+    /// assert_eq!(table.capacity(), 8);
+    /// ```
+    pub const fn new(policy: Policy) -> Self {
+        let () = Self::CAPACITY_FITS;
+        let () = Self::OWNER_FITS;
+        LockTable {
+            policy,
+            mint: TokenMint::unseeded(),
+            slots: [const { Slot::EMPTY }; N],
+            buckets: [NONE; N],
+            head: NONE,
+            tail: NONE,
+            free: NONE,
+            fresh: 0,
+            infinity: 0,
+        }
+    }
+
+    /// Keys the token generator with 16 bytes of the device's entropy (a hardware RNG,
+    /// ADC noise, a provisioned secret mixed with a boot counter). Tokens stay unique
+    /// whatever the seed; the seed makes them unguessable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// let p = Path::new("/a").unwrap();
+    /// assert_eq!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")), Err(LockError::Unseeded));
+    /// table.seed_tokens([1; 16]);
+    /// assert!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).is_ok());
+    /// ```
+    pub fn seed_tokens(&mut self, seed: [u8; 16]) {
+        self.mint.seed(seed);
+    }
+
+    /// The table's policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockTable, Policy};
+    /// let table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// assert_eq!(table.policy().tick_hz, 1000);
+    /// ```
+    pub const fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The number of slots.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockTable, Policy};
+    /// assert_eq!(LockTable::<4>::new(Policy::new(1)).capacity(), 4);
+    /// ```
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Grants a lock, or says which rule refuses it.
+    ///
+    /// Conflicts follow RFC 4918 §6.1 and §9.10: an exclusive lock conflicts with every
+    /// live lock that covers the path, a shared one only with exclusive ones, and a
+    /// depth-infinity request also with live locks below the path. Checks run in this
+    /// order: owner and principal lengths, the seed, conflicts, the principal's quota,
+    /// a free slot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/config").unwrap();
+    /// table.lock(Tick(0), &LockRequest::shared(&p, "a")).unwrap();
+    /// table.lock(Tick(0), &LockRequest::shared(&p, "b")).unwrap();
+    /// let refused = table.lock(Tick(0), &LockRequest::exclusive(&p, "c"));
+    /// assert!(matches!(refused, Err(LockError::Conflict(c)) if c.owner == "a" || c.owner == "b"));
+    /// ```
+    pub fn lock(
+        &mut self,
+        now: Tick,
+        req: &LockRequest<'_, P>,
+    ) -> Result<Granted, LockError<P, O>> {
+        let mut owner = heapless::String::new();
+        owner
+            .push_str(req.owner)
+            .map_err(|_| LockError::OwnerTooLong)?;
+        let principal = match req.principal {
+            None => None,
+            Some(p) => {
+                let mut s = heapless::String::new();
+                s.push_str(p).map_err(|_| LockError::PrincipalTooLong)?;
+                Some(s)
+            }
+        };
+        if !self.mint.is_seeded() {
+            return Err(LockError::Unseeded);
+        }
+        self.purge_up_to(now, PURGE_PER_OPERATION);
+
+        let target = req.path.as_bytes();
+        let mut conflict = NONE;
+        self.for_each_covering(now, target, |i, slot| {
+            if !req.scope.compatible_with(slot.scope) {
+                conflict = i;
+                return false;
+            }
+            true
+        });
+        if conflict == NONE && req.depth == Depth::Infinity {
+            conflict = self
+                .live(now)
+                .find(|(_, slot)| {
+                    slot.path.as_bytes().len() > target.len()
+                        && contains(target, slot.path.as_bytes())
+                        && !req.scope.compatible_with(slot.scope)
+                })
+                .map_or(NONE, |(i, _)| i);
+        }
+        if let Some(slot) = self.slot(conflict) {
+            let conflict = slot.conflict(now);
+            debug!(
+                "lock refused on {}: conflict with {}",
+                req.path, conflict.root
+            );
+            return Err(LockError::Conflict(conflict));
+        }
+        if let Some(p) = req.principal {
+            let held = self.locks(now).filter(|l| l.principal == Some(p)).count();
+            if held >= usize::from(self.policy.max_locks_per_principal) {
+                return Err(LockError::QuotaExceeded);
+            }
+        }
+        let index = self.allocate(now)?;
+        let timeout = self.policy.grant(req.timeout);
+        let token = self.mint.next();
+        let h = hash(target);
+        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+            *slot = Slot {
+                path: req.path.clone(),
+                hash: h,
+                owner,
+                principal,
+                token,
+                granted: now,
+                timeout,
+                scope: req.scope,
+                depth: req.depth,
+                ..Slot::EMPTY
+            };
+        }
+        self.link_bucket(index, h);
+        self.insert_by_deadline(now, index);
+        if req.depth == Depth::Infinity {
+            self.infinity += 1;
+        }
+        debug!("lock granted on {}", req.path);
+        Ok(Granted { token, timeout })
+    }
+
+    /// Extends the live lock with `token` that covers `path` by a new timeout, counted
+    /// from `now` (RFC 4918 §9.10.2).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/config").unwrap();
+    /// let lock = LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(100)));
+    /// let g = table.lock(Tick(0), &lock).unwrap();
+    /// table.refresh(Tick(90), &p, &g.token, None, Some(Timeout::Finite(Ticks(100)))).unwrap();
+    /// assert_eq!(table.find(Tick(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Ticks(40)));
+    /// ```
+    pub fn refresh(
+        &mut self,
+        now: Tick,
+        path: &Path<P>,
+        token: &LockToken,
+        principal: Option<&str>,
+        timeout: Option<Timeout>,
+    ) -> Result<Granted, RefreshError> {
+        self.purge_up_to(now, PURGE_PER_OPERATION);
+        let index = self.find_index(now, path.as_bytes(), token);
+        let timeout = self.policy.grant(timeout);
+        let Some(slot) = self.slots.get_mut(usize::from(index)) else {
+            return Err(RefreshError::NoSuchLock);
+        };
+        if !slot.held_by(principal) {
+            return Err(RefreshError::Forbidden);
+        }
+        slot.granted = now;
+        slot.timeout = timeout;
+        self.unlink_deadline(index);
+        self.insert_by_deadline(now, index);
+        debug!("lock refreshed on {}", path);
+        Ok(Granted {
+            token: *token,
+            timeout,
+        })
+    }
+
+    /// Releases the live lock with `token`; `path` must lie within the lock
+    /// (RFC 4918 §9.11).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, UnlockError};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/config").unwrap();
+    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("bob")), Err(UnlockError::Forbidden));
+    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("alice")), Ok(()));
+    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("alice")), Err(UnlockError::NoSuchLock));
+    /// ```
+    pub fn unlock(
+        &mut self,
+        now: Tick,
+        path: &Path<P>,
+        token: &LockToken,
+        principal: Option<&str>,
+    ) -> Result<(), UnlockError> {
+        self.purge_up_to(now, PURGE_PER_OPERATION);
+        let index = self.find_index(now, path.as_bytes(), token);
+        let Some(slot) = self.slot(index) else {
+            return Err(UnlockError::NoSuchLock);
+        };
+        if !slot.held_by(principal) {
+            return Err(UnlockError::Forbidden);
+        }
+        self.remove(index);
+        debug!("lock released on {}", path);
+        Ok(())
+    }
+
+    /// Decides whether a write may proceed (RFC 4918 §7): every live lock that covers
+    /// the write needs its token among `submitted`, submitted by the lock's principal.
+    ///
+    /// Precisely, each relevant lock must be *satisfied*: its own token was submitted,
+    /// or it is shared and a shared lock covering the same resource was satisfied by
+    /// its token (one token of a set of shared locks is enough). The relevant locks are
+    /// those covering `path`, and for [`Access::Subtree`] also the live locks below it,
+    /// whose resource is their own root. A token submitted by another principal than
+    /// its lock's is refused as [`WriteError::Forbidden`] before anything else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Tick, WriteError};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let config = Path::new("/config").unwrap();
+    /// let wifi = Path::new("/config/wifi").unwrap();
+    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&wifi, "me").principal("alice")).unwrap();
+    /// // Deleting the collection needs the token of the lock inside it.
+    /// assert!(matches!(table.authorize(Tick(0), &config, Access::Subtree, &[], None), Err(WriteError::Locked(_))));
+    /// assert_eq!(table.authorize(Tick(0), &config, Access::Subtree, &[g.token], Some("alice")), Ok(()));
+    /// assert_eq!(table.authorize(Tick(0), &wifi, Access::Resource, &[g.token], Some("bob")), Err(WriteError::Forbidden));
+    /// // A sibling is not covered.
+    /// assert_eq!(table.authorize(Tick(0), &Path::new("/config/time").unwrap(), Access::Resource, &[], None), Ok(()));
+    /// ```
+    pub fn authorize(
+        &self,
+        now: Tick,
+        path: &Path<P>,
+        access: Access,
+        submitted: &[LockToken],
+        principal: Option<&str>,
+    ) -> Result<(), WriteError<P, O>> {
+        let target = path.as_bytes();
+        let mut forbidden = false;
+        let mut exclusive_blocker = NONE;
+        let mut shared_blocker = NONE;
+        let mut shared_satisfied = false;
+        self.for_each_covering(now, target, |i, slot| {
+            match submission(slot, submitted, principal) {
+                Submission::WrongPrincipal => {
+                    forbidden = true;
+                    return false;
+                }
+                Submission::Valid => shared_satisfied |= slot.scope == Scope::Shared,
+                Submission::Missing if slot.scope == Scope::Exclusive => exclusive_blocker = i,
+                Submission::Missing => shared_blocker = i,
+            }
+            true
+        });
+        if forbidden {
+            return Err(WriteError::Forbidden);
+        }
+        let mut blocker = if exclusive_blocker != NONE {
+            exclusive_blocker
+        } else if !shared_satisfied {
+            shared_blocker
+        } else {
+            NONE
+        };
+        if access == Access::Subtree {
+            let mut below = self.live(now).filter(|&(_, slot)| {
+                slot.path.as_bytes().len() > target.len() && contains(target, slot.path.as_bytes())
+            });
+            if below.clone().any(|(_, slot)| {
+                submission(slot, submitted, principal) == Submission::WrongPrincipal
+            }) {
+                return Err(WriteError::Forbidden);
+            }
+            if blocker == NONE {
+                blocker = below
+                    .find(|&(_, slot)| {
+                        submission(slot, submitted, principal) == Submission::Missing
+                            && !(slot.scope == Scope::Shared
+                                && self.shared_satisfied(
+                                    now,
+                                    slot.path.as_bytes(),
+                                    submitted,
+                                    principal,
+                                ))
+                    })
+                    .map_or(NONE, |(i, _)| i);
+            }
+        }
+        match self.slot(blocker) {
+            None => Ok(()),
+            Some(slot) => Err(WriteError::Locked(slot.conflict(now))),
+        }
+    }
+
+    /// The live lock with `token` that covers `path`: what an `If` header's state token
+    /// matches (RFC 4918 §10.4.4).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let config = Path::new("/config").unwrap();
+    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&config, "me").depth(Depth::Infinity)).unwrap();
+    /// assert!(table.find(Tick(0), &Path::new("/config/wifi").unwrap(), &g.token).is_some());
+    /// assert!(table.find(Tick(0), &Path::new("/other").unwrap(), &g.token).is_none());
+    /// ```
+    pub fn find(&self, now: Tick, path: &Path<P>, token: &LockToken) -> Option<ActiveLock<'_, P>> {
+        self.slot(self.find_index(now, path.as_bytes(), token))
+            .map(|s| s.view(now))
+    }
+
+    /// The live locks, latest deadline first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).unwrap();
+    /// assert_eq!(table.locks(Tick(0)).map(|l| l.owner).next(), Some("me"));
+    /// ```
+    pub fn locks(&self, now: Tick) -> impl Iterator<Item = ActiveLock<'_, P>> + '_ {
+        self.live(now).map(move |(_, slot)| slot.view(now))
+    }
+
+    /// The live locks that cover `path` (what `lockdiscovery` on `path` shows).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let config = Path::new("/config").unwrap();
+    /// table.lock(Tick(0), &LockRequest::shared(&config, "me").depth(Depth::Infinity)).unwrap();
+    /// assert_eq!(table.locks_covering(Tick(0), &Path::new("/config/x").unwrap()).count(), 1);
+    /// ```
+    pub fn locks_covering<'a>(
+        &'a self,
+        now: Tick,
+        path: &'a Path<P>,
+    ) -> impl Iterator<Item = ActiveLock<'a, P>> + 'a {
+        self.locks(now).filter(move |l| l.covers(path))
+    }
+
+    /// The live locks created by `principal`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+    /// assert_eq!(table.locks_held_by(Tick(0), "alice").count(), 1);
+    /// assert_eq!(table.locks_held_by(Tick(0), "bob").count(), 0);
+    /// ```
+    pub fn locks_held_by<'a>(
+        &'a self,
+        now: Tick,
+        principal: &'a str,
+    ) -> impl Iterator<Item = ActiveLock<'a, P>> + 'a {
+        self.locks(now)
+            .filter(move |l| l.principal == Some(principal))
+    }
+
+    /// The number of live locks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5)))).unwrap();
+    /// assert_eq!(table.len(Tick(4)), 1);
+    /// assert_eq!(table.len(Tick(5)), 0);
+    /// ```
+    pub fn len(&self, now: Tick) -> usize {
+        self.live(now).count()
+    }
+
+    /// Whether no lock is live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockTable, Policy, Tick};
+    /// assert!(LockTable::<4>::new(Policy::new(1)).is_empty(Tick(0)));
+    /// ```
+    pub fn is_empty(&self, now: Tick) -> bool {
+        self.live(now).next().is_none()
+    }
+
+    /// Removes every lock rooted at `path`, whoever holds it (administration: a device
+    /// owner clearing a stuck lock). Returns how many live locks were removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::shared(&p, "x").principal("alice")).unwrap();
+    /// table.lock(Tick(0), &LockRequest::shared(&p, "y")).unwrap();
+    /// assert_eq!(table.force_unlock(Tick(1), &p), 2);
+    /// assert!(table.is_empty(Tick(1)));
+    /// ```
+    pub fn force_unlock(&mut self, now: Tick, path: &Path<P>) -> usize {
+        let mut removed = 0;
+        loop {
+            let h = hash(path.as_bytes());
+            let mut found = NONE;
+            self.for_each_in_bucket(h, |i, slot| {
+                if slot.path == *path {
+                    found = i;
+                    return false;
+                }
+                true
+            });
+            let Some(slot) = self.slot(found) else { break };
+            if slot.is_live(now) {
+                removed += 1;
+            }
+            self.remove(found);
+        }
+        removed
+    }
+
+    /// Removes the expired locks; returns how many. Not needed for correctness (an
+    /// expired lock blocks nothing), only to bound the wrap horizon described in
+    /// [`tick`](crate::tick).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5)))).unwrap();
+    /// assert_eq!(table.purge(Tick(5)), 1);
+    /// ```
+    pub fn purge(&mut self, now: Tick) -> usize {
+        self.purge_up_to(now, usize::MAX)
+    }
+
+    /// Purges expired locks and returns the time until the next live lock expires, or
+    /// `None` when no lock has a finite timeout: firmware can sleep that long.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+    /// table.seed_tokens([3; 16]);
+    /// assert_eq!(table.next_expiry(Tick(0)), None);
+    /// let p = Path::new("/a").unwrap();
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(50)))).unwrap();
+    /// assert_eq!(table.next_expiry(Tick(20)), Some(Ticks(30)));
+    /// ```
+    pub fn next_expiry(&mut self, now: Tick) -> Option<Ticks> {
+        self.purge(now);
+        self.slot(self.head)
+            .and_then(|s| s.remaining(now))
+            .and_then(Timeout::ticks)
+    }
+
+    // ---- internals ----
+
+    #[inline]
+    fn slot(&self, index: u16) -> Option<&Slot<P, O>> {
+        self.slots.get(usize::from(index))
+    }
+
+    #[inline]
+    fn bucket(h: u32) -> usize {
+        // `N >= 1` by the capacity assertion.
+        (h as usize) % N
+    }
+
+    /// Calls `f` on every occupied slot in the bucket of `h` whose hash is `h`, until
+    /// `f` returns false.
+    #[inline]
+    fn for_each_in_bucket(&self, h: u32, mut f: impl FnMut(u16, &Slot<P, O>) -> bool) {
+        let mut i = self.buckets.get(Self::bucket(h)).copied().unwrap_or(NONE);
+        while let Some(slot) = self.slot(i) {
+            if slot.hash == h && !f(i, slot) {
+                return;
+            }
+            i = slot.chain;
+        }
+    }
+
+    /// Calls `f` on every live lock that covers `target` — rooted at it, or rooted at
+    /// an ancestor with depth infinity — until `f` returns false. Visits only the hash
+    /// chains of `target` and, while depth-infinity locks exist, of its ancestors.
+    #[inline]
+    fn for_each_covering(
+        &self,
+        now: Tick,
+        target: &[u8],
+        mut f: impl FnMut(u16, &Slot<P, O>) -> bool,
+    ) {
+        let mut visit = |prefix: &[u8], h: u32, exact: bool| -> bool {
+            let mut go_on = true;
+            self.for_each_in_bucket(h, |i, slot| {
+                if slot.path.as_bytes() == prefix
+                    && (exact || slot.depth == Depth::Infinity)
+                    && slot.is_live(now)
+                {
+                    go_on = f(i, slot);
+                }
+                go_on
+            });
+            go_on
+        };
+        if self.infinity == 0 {
+            visit(target, hash(target), true);
+            return;
+        }
+        // FNV is a running hash: its state at each '/' is the hash of that ancestor
+        // (at index 1, of the root).
+        let mut h = FNV_OFFSET;
+        for (i, &b) in target.iter().enumerate() {
+            if i == 1 && !visit(b"/", h, false) {
+                return;
+            }
+            if i > 1 && b == b'/' && !visit(&target[..i], h, false) {
+                return;
+            }
+            h = fnv(h, b);
+        }
+        visit(target, h, true);
+    }
+
+    /// The index of the live lock with `token` covering `target`, or `NONE`.
+    fn find_index(&self, now: Tick, target: &[u8], token: &LockToken) -> u16 {
+        let mut found = NONE;
+        self.for_each_covering(now, target, |i, slot| {
+            if slot.token == *token {
+                found = i;
+                return false;
+            }
+            true
+        });
+        found
+    }
+
+    /// Whether a shared lock covering `resource` was satisfied by its own token.
+    fn shared_satisfied(
+        &self,
+        now: Tick,
+        resource: &[u8],
+        submitted: &[LockToken],
+        principal: Option<&str>,
+    ) -> bool {
+        let mut satisfied = false;
+        self.for_each_covering(now, resource, |_, slot| {
+            satisfied = slot.scope == Scope::Shared
+                && submission(slot, submitted, principal) == Submission::Valid;
+            !satisfied
+        });
+        satisfied
+    }
+
+    /// The live slots, latest deadline first.
+    fn live(&self, now: Tick) -> Live<'_, N, P, O> {
+        Live {
+            table: self,
+            at: self.tail,
+            now,
+        }
+    }
+
+    fn allocate(&mut self, now: Tick) -> Result<u16, LockError<P, O>> {
+        if let Some(slot) = self.slot(self.free) {
+            let index = self.free;
+            self.free = slot.next;
+            return Ok(index);
+        }
+        if usize::from(self.fresh) < N {
+            self.fresh += 1;
+            return Ok(self.fresh - 1);
+        }
+        // The table is full of occupied slots: the head expires first.
+        match self.slot(self.head).map(|s| s.remaining(now)) {
+            Some(None) => {
+                let index = self.head;
+                self.remove(index);
+                self.allocate(now)
+            }
+            Some(Some(remaining)) => Err(LockError::TableFull {
+                retry_after: remaining.ticks(),
+            }),
+            None => Err(LockError::TableFull { retry_after: None }),
+        }
+    }
+
+    fn purge_up_to(&mut self, now: Tick, max: usize) -> usize {
+        let mut purged = 0;
+        while purged < max {
+            match self.slot(self.head) {
+                Some(slot) if !slot.is_live(now) => {
+                    debug!("lock expired on {}", slot.path);
+                    self.remove(self.head);
+                    purged += 1;
+                }
+                _ => break,
+            }
+        }
+        purged
+    }
+
+    fn link_bucket(&mut self, index: u16, h: u32) {
+        let b = Self::bucket(h);
+        let Some(head) = self.buckets.get_mut(b) else {
+            return;
+        };
+        let old = *head;
+        *head = index;
+        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+            slot.chain = old;
+        }
+    }
+
+    fn unlink_bucket(&mut self, index: u16) {
+        let Some(slot) = self.slot(index) else { return };
+        let (b, after) = (Self::bucket(slot.hash), slot.chain);
+        let Some(&first) = self.buckets.get(b) else {
+            return;
+        };
+        if first == index {
+            if let Some(head) = self.buckets.get_mut(b) {
+                *head = after;
+            }
+            return;
+        }
+        let mut i = first;
+        while let Some(slot) = self.slot(i) {
+            if slot.chain == index {
+                if let Some(s) = self.slots.get_mut(usize::from(i)) {
+                    s.chain = after;
+                }
+                return;
+            }
+            i = slot.chain;
+        }
+    }
+
+    /// Links `index` into the deadline list. New deadlines are nearly always the
+    /// latest, so the walk back from the tail is short.
+    fn insert_by_deadline(&mut self, now: Tick, index: u16) {
+        let Some(new) = self.slot(index).and_then(|s| s.remaining(now)) else {
+            return;
+        };
+        let mut before = self.tail;
+        while let Some(slot) = self.slot(before) {
+            // An expired lock's deadline has passed; a live one is compared by the time
+            // left, which cannot be confused by the wrap.
+            match slot.remaining(now) {
+                Some(left) if left > new => before = slot.prev,
+                _ => break,
+            }
+        }
+        let after = match self.slot(before) {
+            Some(slot) => slot.next,
+            None => self.head,
+        };
+        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+            slot.prev = before;
+            slot.next = after;
+        }
+        match self.slots.get_mut(usize::from(before)) {
+            Some(slot) => slot.next = index,
+            None => self.head = index,
+        }
+        match self.slots.get_mut(usize::from(after)) {
+            Some(slot) => slot.prev = index,
+            None => self.tail = index,
+        }
+    }
+
+    fn unlink_deadline(&mut self, index: u16) {
+        let Some(slot) = self.slot(index) else { return };
+        let (prev, next) = (slot.prev, slot.next);
+        match self.slots.get_mut(usize::from(prev)) {
+            Some(slot) => slot.next = next,
+            None => self.head = next,
+        }
+        match self.slots.get_mut(usize::from(next)) {
+            Some(slot) => slot.prev = prev,
+            None => self.tail = prev,
+        }
+    }
+
+    fn remove(&mut self, index: u16) {
+        let Some(slot) = self.slot(index) else { return };
+        if slot.depth == Depth::Infinity {
+            self.infinity = self.infinity.saturating_sub(1);
+        }
+        self.unlink_bucket(index);
+        self.unlink_deadline(index);
+        let free = self.free;
+        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+            *slot = Slot {
+                next: free,
+                ..Slot::EMPTY
+            };
+        }
+        self.free = index;
+    }
+
+    /// Checks the structure's invariants; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        extern crate std;
+        use std::vec::Vec;
+        // The deadline list links back and forth, covers every occupied slot once, and
+        // the live locks are a suffix.
+        let mut seen = Vec::new();
+        let (mut i, mut prev) = (self.head, NONE);
+        while let Some(slot) = self.slot(i) {
+            assert_eq!(slot.prev, prev);
+            assert!(!seen.contains(&i));
+            seen.push(i);
+            prev = i;
+            i = slot.next;
+        }
+        assert_eq!(self.tail, prev);
+        let mut free = Vec::new();
+        let mut f = self.free;
+        while let Some(slot) = self.slot(f) {
+            free.push(f);
+            f = slot.next;
+        }
+        assert_eq!(seen.len() + free.len(), usize::from(self.fresh));
+        // Every occupied slot is in the chain of its hash, and only there.
+        for &i in &seen {
+            let slot = &self.slots[usize::from(i)];
+            assert_eq!(slot.hash, hash(slot.path.as_bytes()));
+            let mut found = 0;
+            let mut c = self.buckets[Self::bucket(slot.hash)];
+            while let Some(s) = self.slot(c) {
+                if c == i {
+                    found += 1;
+                }
+                c = s.chain;
+            }
+            assert_eq!(found, 1);
+        }
+        let chained: usize = (0..N)
+            .map(|b| {
+                let mut n = 0;
+                let mut c = self.buckets[b];
+                while let Some(s) = self.slot(c) {
+                    n += 1;
+                    c = s.chain;
+                }
+                n
+            })
+            .sum();
+        assert_eq!(chained, seen.len());
+        let infinity = seen
+            .iter()
+            .filter(|&&i| self.slots[usize::from(i)].depth == Depth::Infinity)
+            .count();
+        assert_eq!(usize::from(self.infinity), infinity);
+    }
+
+    /// Checks that deadlines are ordered at `now`; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_order(&self, now: Tick) {
+        let mut i = self.head;
+        let mut last: Option<Option<Timeout>> = None;
+        while let Some(slot) = self.slot(i) {
+            let r = slot.remaining(now);
+            if let Some(prev) = last {
+                // None (expired) sorts first; then by time left.
+                assert!(prev <= r || prev.is_none(), "deadline order broken");
+                assert!(
+                    !(prev.is_some() && r.is_none()),
+                    "an expired lock after a live one"
+                );
+            }
+            last = Some(r);
+            i = slot.next;
+        }
+    }
+}
+
+impl<const N: usize, const P: usize, const O: usize> fmt::Debug for LockTable<N, P, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockTable")
+            .field("capacity", &N)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The live slots from the tail back; stops at the first expired one.
+#[derive(Clone)]
+struct Live<'t, const N: usize, const P: usize, const O: usize> {
+    table: &'t LockTable<N, P, O>,
+    at: u16,
+    now: Tick,
+}
+
+impl<'t, const N: usize, const P: usize, const O: usize> Iterator for Live<'t, N, P, O> {
+    type Item = (u16, &'t Slot<P, O>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let slot = self.table.slot(self.at)?;
+        if !slot.is_live(self.now) {
+            self.at = NONE;
+            return None;
+        }
+        let index = self.at;
+        self.at = slot.prev;
+        Some((index, slot))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Submission {
+    Missing,
+    Valid,
+    WrongPrincipal,
+}
+
+#[inline]
+fn submission<const P: usize, const O: usize>(
+    slot: &Slot<P, O>,
+    submitted: &[LockToken],
+    principal: Option<&str>,
+) -> Submission {
+    if !submitted.iter().any(|t| *t == slot.token) {
+        Submission::Missing
+    } else if !slot.held_by(principal) {
+        Submission::WrongPrincipal
+    } else {
+        Submission::Valid
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod model;

@@ -1,0 +1,573 @@
+//! One rule per test.
+
+extern crate std;
+
+use std::string::ToString;
+
+use super::*;
+
+type Table = LockTable<8, 64, 32>;
+
+const HZ: u32 = 1000;
+
+fn table() -> Table {
+    let mut t = Table::new(Policy::new(HZ).with_max_locks_per_principal(3));
+    t.seed_tokens([0x11; 16]);
+    t
+}
+
+fn p(s: &str) -> Path<64> {
+    Path::new(s).unwrap()
+}
+
+fn secs(n: u32) -> Timeout {
+    Timeout::Finite(Ticks(n * HZ))
+}
+
+fn lock_excl(t: &mut Table, now: u32, path: &str) -> Granted {
+    let path = p(path);
+    t.lock(Tick(now), &LockRequest::exclusive(&path, "owner"))
+        .unwrap()
+}
+
+fn write(t: &Table, now: u32, path: &str, tokens: &[LockToken]) -> Result<(), WriteError<64, 32>> {
+    t.authorize(Tick(now), &p(path), Access::Resource, tokens, None)
+}
+
+fn is_locked(r: Result<(), WriteError<64, 32>>) -> bool {
+    matches!(r, Err(WriteError::Locked(_)))
+}
+
+#[test]
+fn an_exclusive_lock_conflicts_with_any_lock_on_the_same_resource() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config/net");
+    let path = p("/config/net");
+    for req in [
+        LockRequest::exclusive(&path, "b"),
+        LockRequest::shared(&path, "b"),
+    ] {
+        assert!(matches!(t.lock(Tick(0), &req), Err(LockError::Conflict(c)) if c.root == path));
+    }
+}
+
+#[test]
+fn shared_locks_coexist_but_exclude_an_exclusive_lock() {
+    let mut t = table();
+    let path = p("/config/net");
+    t.lock(Tick(0), &LockRequest::shared(&path, "a")).unwrap();
+    t.lock(Tick(0), &LockRequest::shared(&path, "b")).unwrap();
+    assert!(matches!(
+        t.lock(Tick(0), &LockRequest::exclusive(&path, "c")),
+        Err(LockError::Conflict(c)) if c.scope == Scope::Shared
+    ));
+}
+
+#[test]
+fn a_depth_infinity_lock_covers_every_descendant() {
+    let mut t = table();
+    let config = p("/config");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&config, "a").depth(Depth::Infinity),
+        )
+        .unwrap();
+    assert!(is_locked(write(&t, 0, "/config/net/wifi", &[])));
+    assert!(write(&t, 0, "/config/net/wifi", &[g.token]).is_ok());
+    assert!(matches!(
+        t.lock(Tick(0), &LockRequest::shared(&p("/config/net"), "b")),
+        Err(LockError::Conflict(c)) if c.root == config && c.depth == Depth::Infinity
+    ));
+    assert!(write(&t, 0, "/configuration", &[]).is_ok());
+    assert!(write(&t, 0, "/", &[]).is_ok());
+}
+
+#[test]
+fn a_depth_zero_lock_covers_only_its_root() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config");
+    assert!(is_locked(write(&t, 0, "/config", &[])));
+    assert!(write(&t, 0, "/config/net", &[]).is_ok());
+    assert!(
+        t.lock(Tick(0), &LockRequest::exclusive(&p("/config/net"), "b"))
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_depth_zero_lock_on_a_collection_protects_its_membership() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config");
+    let r = t.authorize(Tick(0), &p("/config"), Access::Membership, &[], None);
+    assert!(is_locked(r));
+}
+
+#[test]
+fn a_new_depth_infinity_lock_conflicts_with_live_locks_below_it() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config/net/wifi");
+    let config = p("/config");
+    let r = t.lock(
+        Tick(0),
+        &LockRequest::shared(&config, "b").depth(Depth::Infinity),
+    );
+    assert!(matches!(r, Err(LockError::Conflict(c)) if c.root == p("/config/net/wifi")));
+    // Depth 0 does not reach below.
+    assert!(t.lock(Tick(0), &LockRequest::shared(&config, "b")).is_ok());
+}
+
+#[test]
+fn shared_locks_below_do_not_block_a_shared_depth_infinity_lock() {
+    let mut t = table();
+    t.lock(Tick(0), &LockRequest::shared(&p("/config/net"), "a"))
+        .unwrap();
+    let config = p("/config");
+    assert!(
+        t.lock(
+            Tick(0),
+            &LockRequest::shared(&config, "b").depth(Depth::Infinity)
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_write_needs_the_token_of_the_covering_lock() {
+    let mut t = table();
+    let g = lock_excl(&mut t, 0, "/config/net");
+    let other = lock_excl(&mut t, 0, "/config/time");
+    assert!(is_locked(write(&t, 0, "/config/net", &[])));
+    assert!(is_locked(write(&t, 0, "/config/net", &[other.token])));
+    assert!(write(&t, 0, "/config/net", &[other.token, g.token]).is_ok());
+}
+
+#[test]
+fn one_token_of_a_set_of_shared_locks_is_enough() {
+    let mut t = table();
+    let net = p("/config/net");
+    let a = t.lock(Tick(0), &LockRequest::shared(&net, "a")).unwrap();
+    t.lock(Tick(0), &LockRequest::shared(&net, "b")).unwrap();
+    assert!(is_locked(write(&t, 0, "/config/net", &[])));
+    assert!(write(&t, 0, "/config/net", &[a.token]).is_ok());
+}
+
+#[test]
+fn a_subtree_write_needs_the_tokens_of_the_locks_inside_it() {
+    let mut t = table();
+    let wifi = lock_excl(&mut t, 0, "/config/net/wifi");
+    let time = lock_excl(&mut t, 0, "/config/time");
+    let config = p("/config");
+    let del = |tokens: &[LockToken]| t.authorize(Tick(0), &config, Access::Subtree, tokens, None);
+    assert!(is_locked(del(&[])));
+    assert!(is_locked(del(&[wifi.token])));
+    assert!(del(&[wifi.token, time.token]).is_ok());
+    // A plain write to the collection does not reach into it.
+    assert!(
+        t.authorize(Tick(0), &config, Access::Resource, &[], None)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_locked_resource_cannot_be_reached_through_another_spelling() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config/network");
+    for alias in [
+        "/config//network",
+        "/config/network/",
+        "/config/./network",
+        "/config%2Fnetwork",
+        "/config/x/../network",
+        "/%63onfig/network",
+    ] {
+        assert!(is_locked(write(&t, 0, alias, &[])), "{alias}");
+    }
+}
+
+#[test]
+fn a_lock_with_a_principal_serves_that_principal_only() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "a").principal("alice"),
+        )
+        .unwrap();
+    let now = Tick(1);
+    assert_eq!(
+        t.authorize(now, &net, Access::Resource, &[g.token], Some("bob")),
+        Err(WriteError::Forbidden)
+    );
+    assert_eq!(
+        t.authorize(now, &net, Access::Resource, &[g.token], None),
+        Err(WriteError::Forbidden)
+    );
+    assert_eq!(
+        t.authorize(now, &net, Access::Resource, &[g.token], Some("alice")),
+        Ok(())
+    );
+    assert_eq!(
+        t.refresh(now, &net, &g.token, Some("bob"), None),
+        Err(RefreshError::Forbidden)
+    );
+    assert_eq!(
+        t.unlock(now, &net, &g.token, Some("bob")),
+        Err(UnlockError::Forbidden)
+    );
+    assert!(t.refresh(now, &net, &g.token, Some("alice"), None).is_ok());
+    assert_eq!(t.unlock(now, &net, &g.token, Some("alice")), Ok(()));
+}
+
+#[test]
+fn an_anonymous_lock_serves_whoever_holds_its_token() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t.lock(Tick(0), &LockRequest::exclusive(&net, "a")).unwrap();
+    assert_eq!(
+        t.authorize(Tick(0), &net, Access::Resource, &[g.token], Some("bob")),
+        Ok(())
+    );
+}
+
+#[test]
+fn an_expired_lock_blocks_nothing_even_before_it_is_purged() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "a").timeout(secs(10)),
+        )
+        .unwrap();
+    assert!(is_locked(write(&t, 9_999, "/config/net", &[])));
+    assert!(write(&t, 10_000, "/config/net", &[]).is_ok());
+    assert!(t.find(Tick(10_000), &net, &g.token).is_none());
+    assert!(
+        t.lock(Tick(10_000), &LockRequest::exclusive(&net, "b"))
+            .is_ok()
+    );
+}
+
+#[test]
+fn expiry_is_correct_across_the_counter_wrap() {
+    let mut t = table();
+    let net = p("/config/net");
+    let start = u32::MAX - 5;
+    t.lock(
+        Tick(start),
+        &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(10))),
+    )
+    .unwrap();
+    assert!(is_locked(write(&t, start, "/config/net", &[])));
+    assert!(is_locked(write(&t, 3, "/config/net", &[])));
+    assert!(write(&t, 4, "/config/net", &[]).is_ok());
+    assert_eq!(t.len(Tick(3)), 1);
+    assert_eq!(t.len(Tick(4)), 0);
+    t.check_invariants();
+    t.check_order(Tick(3));
+}
+
+#[test]
+fn the_deadline_order_holds_across_the_wrap() {
+    let mut t = table();
+    let start = u32::MAX - 50;
+    for (i, timeout) in [100u32, 30, 70, 10, 200].into_iter().enumerate() {
+        let path = p(&std::format!("/s{i}"));
+        let req = LockRequest::exclusive(&path, "a").timeout(Timeout::Finite(Ticks(timeout)));
+        t.lock(Tick(start.wrapping_add(i as u32)), &req).unwrap();
+        t.check_order(Tick(start.wrapping_add(i as u32)));
+    }
+    t.check_invariants();
+    assert_eq!(t.next_expiry(Tick(start.wrapping_add(10))), Some(Ticks(3)));
+}
+
+#[test]
+fn a_full_table_answers_the_time_until_a_slot_frees() {
+    let mut t = Table::new(Policy::new(HZ).with_max_locks_per_principal(100));
+    t.seed_tokens([2; 16]);
+    for i in 0..8u32 {
+        let path = p(&std::format!("/s{i}"));
+        t.lock(
+            Tick(i),
+            &LockRequest::exclusive(&path, "a").timeout(secs(10 + i)),
+        )
+        .unwrap();
+    }
+    let extra = p("/extra");
+    let r = t.lock(Tick(100), &LockRequest::exclusive(&extra, "a"));
+    assert_eq!(
+        r,
+        Err(LockError::TableFull {
+            retry_after: Some(Ticks(10_000 - 100))
+        })
+    );
+    // When the first lock expires, its slot is taken without a purge.
+    assert!(
+        t.lock(Tick(10_000), &LockRequest::exclusive(&extra, "a"))
+            .is_ok()
+    );
+    t.check_invariants();
+}
+
+#[test]
+fn a_table_full_of_infinite_locks_gives_no_retry_time() {
+    let mut t: LockTable<2, 16, 8> = LockTable::new(Policy::new(HZ).with_infinite_locks());
+    t.seed_tokens([2; 16]);
+    for path in ["/a", "/b"] {
+        let path = Path::new(path).unwrap();
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&path, "x").timeout(Timeout::Infinite),
+        )
+        .unwrap();
+    }
+    let c = Path::new("/c").unwrap();
+    assert_eq!(
+        t.lock(Tick(0), &LockRequest::exclusive(&c, "x")),
+        Err(LockError::TableFull { retry_after: None })
+    );
+    assert_eq!(t.next_expiry(Tick(0)), None);
+}
+
+#[test]
+fn one_principal_cannot_hold_more_than_its_quota() {
+    let mut t = table();
+    for i in 0..3 {
+        let path = p(&std::format!("/s{i}"));
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&path, "a").principal("alice"),
+        )
+        .unwrap();
+    }
+    let more = p("/more");
+    assert_eq!(
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&more, "a").principal("alice")
+        ),
+        Err(LockError::QuotaExceeded)
+    );
+    assert!(
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&more, "b").principal("bob")
+        )
+        .is_ok()
+    );
+    assert_eq!(t.locks_held_by(Tick(0), "alice").count(), 3);
+}
+
+#[test]
+fn expired_locks_do_not_count_against_the_quota() {
+    let mut t = table();
+    for i in 0..3 {
+        let path = p(&std::format!("/s{i}"));
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&path, "a")
+                .principal("alice")
+                .timeout(secs(1)),
+        )
+        .unwrap();
+    }
+    let more = p("/more");
+    assert!(
+        t.lock(
+            Tick(HZ),
+            &LockRequest::exclusive(&more, "a").principal("alice")
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn requested_timeouts_are_clamped_by_the_policy() {
+    let mut t: Table = LockTable::new(Policy::new(HZ).with_max_timeout_secs(60));
+    t.seed_tokens([1; 16]);
+    let (a, b, c) = (p("/a"), p("/b"), p("/c"));
+    let long = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&a, "x").timeout(secs(1_000_000)),
+        )
+        .unwrap();
+    assert_eq!(long.timeout, secs(60));
+    let inf = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&b, "x").timeout(Timeout::Infinite),
+        )
+        .unwrap();
+    assert_eq!(inf.timeout, secs(60));
+    let default = t.lock(Tick(0), &LockRequest::exclusive(&c, "x")).unwrap();
+    assert_eq!(default.timeout, secs(60));
+}
+
+#[test]
+fn a_refresh_restarts_the_timeout_from_now() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "a").timeout(secs(10)),
+        )
+        .unwrap();
+    let r = t
+        .refresh(
+            Tick(9_000),
+            &p("/config/net/"),
+            &g.token,
+            None,
+            Some(secs(10)),
+        )
+        .unwrap();
+    assert_eq!(r.token, g.token);
+    assert!(is_locked(write(&t, 18_999, "/config/net", &[])));
+    assert!(write(&t, 19_000, "/config/net", &[]).is_ok());
+    assert_eq!(
+        t.refresh(Tick(19_000), &net, &g.token, None, None),
+        Err(RefreshError::NoSuchLock)
+    );
+    t.check_invariants();
+}
+
+#[test]
+fn a_refresh_or_unlock_needs_a_path_within_the_lock() {
+    let mut t = table();
+    let config = p("/config");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&config, "a").depth(Depth::Infinity),
+        )
+        .unwrap();
+    assert_eq!(
+        t.unlock(Tick(0), &p("/other"), &g.token, None),
+        Err(UnlockError::NoSuchLock)
+    );
+    assert!(
+        t.refresh(Tick(0), &p("/config/net"), &g.token, None, None)
+            .is_ok()
+    );
+    assert_eq!(
+        t.unlock(Tick(0), &p("/config/net/wifi"), &g.token, None),
+        Ok(())
+    );
+    // A depth-0 lock covers its root only.
+    let g = lock_excl(&mut t, 0, "/config");
+    assert_eq!(
+        t.unlock(Tick(0), &p("/config/net"), &g.token, None),
+        Err(UnlockError::NoSuchLock)
+    );
+}
+
+#[test]
+fn a_made_up_token_matches_nothing() {
+    let mut t = table();
+    lock_excl(&mut t, 0, "/config/net");
+    let fake = LockToken::from_bytes([0x42; 16]);
+    let net = p("/config/net");
+    assert!(t.find(Tick(0), &net, &fake).is_none());
+    assert!(is_locked(write(&t, 0, "/config/net", &[fake])));
+    assert_eq!(
+        t.unlock(Tick(0), &net, &fake, None),
+        Err(UnlockError::NoSuchLock)
+    );
+}
+
+#[test]
+fn a_conflict_says_who_holds_the_lock_and_never_its_token() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "alice's laptop").timeout(secs(90)),
+        )
+        .unwrap();
+    let Err(WriteError::Locked(c)) = write(&t, 5_000, "/config/net", &[]) else {
+        panic!("not locked")
+    };
+    assert_eq!(c.owner, "alice's laptop");
+    assert_eq!(c.remaining, secs(85));
+    let shown = std::format!("{c} {c:?}");
+    assert!(!shown.contains(&g.token.to_string()[9..]), "{shown}");
+}
+
+#[test]
+fn overlong_owner_and_principal_are_refused() {
+    let mut t = table();
+    let net = p("/n");
+    let long = "x".repeat(33);
+    assert_eq!(
+        t.lock(Tick(0), &LockRequest::exclusive(&net, &long)),
+        Err(LockError::OwnerTooLong)
+    );
+    assert_eq!(
+        t.lock(Tick(0), &LockRequest::exclusive(&net, "a").principal(&long)),
+        Err(LockError::PrincipalTooLong)
+    );
+}
+
+#[test]
+fn next_expiry_is_the_earliest_deadline_of_a_live_lock() {
+    let mut t = table();
+    let (a, b) = (p("/a"), p("/b"));
+    t.lock(Tick(0), &LockRequest::exclusive(&a, "x").timeout(secs(30)))
+        .unwrap();
+    t.lock(Tick(0), &LockRequest::exclusive(&b, "x").timeout(secs(10)))
+        .unwrap();
+    assert_eq!(t.next_expiry(Tick(1_000)), Some(Ticks(9_000)));
+    assert_eq!(t.next_expiry(Tick(10_000)), Some(Ticks(20_000)));
+    assert_eq!(t.next_expiry(Tick(30_000)), None);
+}
+
+#[test]
+fn force_unlock_removes_every_lock_at_the_path() {
+    let mut t = table();
+    let net = p("/config/net");
+    t.lock(Tick(0), &LockRequest::shared(&net, "a").principal("alice"))
+        .unwrap();
+    t.lock(Tick(0), &LockRequest::shared(&net, "b").principal("bob"))
+        .unwrap();
+    lock_excl(&mut t, 0, "/config/time");
+    assert_eq!(t.force_unlock(Tick(0), &net), 2);
+    assert_eq!(t.len(Tick(0)), 1);
+    t.check_invariants();
+}
+
+#[test]
+fn mutating_operations_purge_expired_locks_on_their_way() {
+    let mut t = table();
+    for i in 0..4 {
+        let path = p(&std::format!("/s{i}"));
+        t.lock(
+            Tick(0),
+            &LockRequest::exclusive(&path, "x").timeout(secs(1)),
+        )
+        .unwrap();
+    }
+    lock_excl(&mut t, HZ, "/fresh");
+    // Two purged by the lock above; two remain for `purge`.
+    assert_eq!(t.purge(Tick(HZ)), 2);
+    t.check_invariants();
+}
+
+#[test]
+fn the_root_can_be_locked_and_covers_everything_at_depth_infinity() {
+    let mut t = table();
+    let root = Path::root();
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&root, "admin").depth(Depth::Infinity),
+        )
+        .unwrap();
+    assert!(is_locked(write(&t, 0, "/", &[])));
+    assert!(is_locked(write(&t, 0, "/any/thing", &[])));
+    assert!(write(&t, 0, "/any/thing", &[g.token]).is_ok());
+}
