@@ -1,2 +1,17 @@
-//! The std layer of lockwarden. It will hold the thread-safe manager, the clock, the `http`/axum integration, `lockinfo` parsing and the dav-server lock system.
+//! The std layer of lockwarden: a thread-safe [`LockManager`] over the core's lock table
+//! with time from a [`Clock`] and tokens seeded by the operating system, and the parsing of
+//! `LOCK` request bodies ([`lockinfo`]).
+//!
+//! Every locking rule lives in the core crate `lockwarden`; this crate supplies what a
+//! host has (a clock, randomness, threads, an XML parser, an HTTP stack) and calls it.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod clock;
+#[cfg(feature = "dav-server")]
+pub mod dav;
+pub mod lockinfo;
+pub mod manager;
+
+pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
+pub use manager::{LockManager, LockSnapshot, ManagerError, Purger};

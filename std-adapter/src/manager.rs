@@ -1,0 +1,480 @@
+//! The thread-safe lock manager: the core's [`LockTable`] behind a mutex, with `now` read
+//! from a [`Clock`], tokens seeded from the operating system, and a `tracing` event for
+//! every lock granted, refused, refreshed, released or expired.
+//!
+//! Every decision is the table's; this type only supplies time, entropy, sharing and logs.
+
+use std::fmt;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use lockwarden::{
+    Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
+    RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
+};
+
+use crate::clock::{Clock, MonotonicClock, TICK_HZ};
+
+/// Default number of lock slots of a [`LockManager`].
+pub const DEFAULT_LOCKS: usize = 256;
+/// Default longest canonical path, in bytes, of a [`LockManager`].
+pub const DEFAULT_PATH_LEN: usize = 128;
+/// Default longest owner text, in bytes, of a [`LockManager`]: room for an owner given
+/// as a `DAV:href` or a short XML fragment (RFC 4918 §14.17).
+pub const DEFAULT_OWNER_LEN: usize = 256;
+
+/// Why a [`LockManager`] could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ManagerError {
+    /// The policy counts time at another rate than the clocks of this crate.
+    TickRate {
+        /// The policy's `tick_hz`.
+        policy: u32,
+    },
+    /// The operating system gave no randomness for the token seed.
+    Entropy(getrandom::Error),
+}
+
+impl fmt::Display for ManagerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManagerError::TickRate { policy } => write!(
+                f,
+                "the policy counts {policy} ticks per second but the clock counts {TICK_HZ}: build it with Policy::new(TICK_HZ)"
+            ),
+            ManagerError::Entropy(e) => {
+                write!(
+                    f,
+                    "no randomness from the operating system for the token seed: {e}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ManagerError {}
+
+/// A copy of a live lock, taken at one moment, that outlives the table's mutex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockSnapshot<const P: usize = DEFAULT_PATH_LEN> {
+    /// The lock root.
+    pub root: Path<P>,
+    /// Exclusive or shared.
+    pub scope: Scope,
+    /// Depth 0 or infinity.
+    pub depth: Depth,
+    /// The owner text, verbatim.
+    pub owner: String,
+    /// The principal that created the lock, if any.
+    pub principal: Option<String>,
+    /// The lock's token: show it only to the lock's principal.
+    pub token: LockToken,
+    /// The timeout granted at creation or the last refresh.
+    pub timeout: Timeout,
+    /// The time left when the snapshot was taken.
+    pub remaining: Timeout,
+}
+
+impl<const P: usize> LockSnapshot<P> {
+    fn of(lock: &lockwarden::ActiveLock<'_, P>) -> Self {
+        LockSnapshot {
+            root: lock.root.clone(),
+            scope: lock.scope,
+            depth: lock.depth,
+            owner: lock.owner.to_owned(),
+            principal: lock.principal.map(str::to_owned),
+            token: lock.token,
+            timeout: lock.timeout,
+            remaining: lock.remaining,
+        }
+    }
+
+    /// Whole seconds left, rounded up; `None` for a lock without timeout.
+    pub fn remaining_secs(&self) -> Option<u32> {
+        self.remaining.ticks().map(|t| t.as_secs_ceil(TICK_HZ))
+    }
+}
+
+struct Shared<const N: usize, const P: usize, const O: usize> {
+    table: Mutex<LockTable<N, P, O>>,
+    clock: Box<dyn Clock>,
+}
+
+/// A lock table shared between threads, with time from a [`Clock`].
+///
+/// Cloning is cheap and gives another handle on the same table. The capacities are those of
+/// [`LockTable`]: `N` lock slots, paths of at most `P` bytes, owners of at most `O` bytes.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{LockRequest, Path, Policy};
+/// use lockwarden_std::{LockManager, TICK_HZ};
+///
+/// let manager: LockManager = LockManager::new(Policy::new(TICK_HZ)).unwrap();
+/// let path = Path::new("/config/network").unwrap();
+/// let granted = manager.lock(&LockRequest::exclusive(&path, "alice's laptop")).unwrap();
+/// assert_eq!(manager.locks().len(), 1);
+/// manager.unlock(&path, &granted.token, None).unwrap();
+/// assert!(manager.is_empty());
+/// ```
+pub struct LockManager<
+    const N: usize = DEFAULT_LOCKS,
+    const P: usize = DEFAULT_PATH_LEN,
+    const O: usize = DEFAULT_OWNER_LEN,
+> {
+    shared: Arc<Shared<N, P, O>>,
+}
+
+impl<const N: usize, const P: usize, const O: usize> Clone for LockManager<N, P, O> {
+    fn clone(&self) -> Self {
+        LockManager {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<const N: usize, const P: usize, const O: usize> fmt::Debug for LockManager<N, P, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockManager")
+            .field("capacity", &N)
+            .field("live_locks", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
+    /// A manager on the host's monotonic clock, its tokens seeded from the operating system.
+    ///
+    /// The policy must count [`TICK_HZ`] ticks per second (`Policy::new(TICK_HZ)`).
+    pub fn new(policy: Policy) -> Result<Self, ManagerError> {
+        Self::with_clock(policy, MonotonicClock::new())
+    }
+
+    /// A manager on `clock` (a [`ManualClock`](crate::ManualClock) in tests), its tokens
+    /// seeded from the operating system.
+    pub fn with_clock(policy: Policy, clock: impl Clock) -> Result<Self, ManagerError> {
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed).map_err(ManagerError::Entropy)?;
+        Self::with_clock_and_seed(policy, clock, seed)
+    }
+
+    /// A manager on `clock` with a caller-chosen token seed (for reproducible tests; a
+    /// predictable seed makes tokens guessable).
+    pub fn with_clock_and_seed(
+        policy: Policy,
+        clock: impl Clock,
+        seed: [u8; 16],
+    ) -> Result<Self, ManagerError> {
+        if policy.tick_hz != TICK_HZ {
+            return Err(ManagerError::TickRate {
+                policy: policy.tick_hz,
+            });
+        }
+        let mut table = LockTable::new(policy);
+        table.seed_tokens(seed);
+        Ok(LockManager {
+            shared: Arc::new(Shared {
+                table: Mutex::new(table),
+                clock: Box::new(clock),
+            }),
+        })
+    }
+
+    /// The current tick of the manager's clock.
+    pub fn now(&self) -> Tick {
+        self.shared.clock.now()
+    }
+
+    /// The table's policy.
+    pub fn policy(&self) -> Policy {
+        *self.table().policy()
+    }
+
+    /// Runs `f` on the table with the current tick, under the mutex: for the operations that
+    /// borrow from the table (such as the core's one-call request check). Keep `f` short.
+    pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
+        let mut table = self.table();
+        let now = self.now();
+        f(&mut table, now)
+    }
+
+    /// Creates a lock (RFC 4918 §9.10); see [`LockTable::lock`].
+    pub fn lock(&self, request: &LockRequest<'_, P>) -> Result<Granted, LockError<P, O>> {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        let outcome = table.lock(now, request);
+        match &outcome {
+            Ok(granted) => tracing::info!(
+                target: "lockwarden",
+                path = request.path.as_str(),
+                scope = request.scope.as_str(),
+                depth = request.depth.as_str(),
+                owner = request.owner,
+                principal = request.principal,
+                timeout = %Secs(granted.timeout),
+                "lock granted"
+            ),
+            Err(error) => tracing::info!(
+                target: "lockwarden",
+                path = request.path.as_str(),
+                scope = request.scope.as_str(),
+                depth = request.depth.as_str(),
+                principal = request.principal,
+                reason = %error,
+                "lock refused"
+            ),
+        }
+        outcome
+    }
+
+    /// Refreshes the lock with `token` that covers `path` (RFC 4918 §9.10.2); see
+    /// [`LockTable::refresh`].
+    pub fn refresh(
+        &self,
+        path: &Path<P>,
+        token: &LockToken,
+        principal: Option<&str>,
+        timeout: Option<Timeout>,
+    ) -> Result<Granted, RefreshError> {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        let outcome = table.refresh(now, path, token, principal, timeout);
+        match &outcome {
+            Ok(granted) => tracing::info!(
+                target: "lockwarden",
+                path = path.as_str(),
+                principal,
+                timeout = %Secs(granted.timeout),
+                "lock refreshed"
+            ),
+            Err(error) => tracing::info!(
+                target: "lockwarden",
+                path = path.as_str(),
+                principal,
+                reason = %error,
+                "lock refresh refused"
+            ),
+        }
+        outcome
+    }
+
+    /// Releases the lock with `token`; `path` must lie within it (RFC 4918 §9.11); see
+    /// [`LockTable::unlock`].
+    pub fn unlock(
+        &self,
+        path: &Path<P>,
+        token: &LockToken,
+        principal: Option<&str>,
+    ) -> Result<(), UnlockError> {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        let outcome = table.unlock(now, path, token, principal);
+        match &outcome {
+            Ok(()) => tracing::info!(
+                target: "lockwarden",
+                path = path.as_str(),
+                principal,
+                "lock released"
+            ),
+            Err(error) => tracing::info!(
+                target: "lockwarden",
+                path = path.as_str(),
+                principal,
+                reason = %error,
+                "unlock refused"
+            ),
+        }
+        outcome
+    }
+
+    /// Whether a write of kind `access` to `path` may proceed with the `submitted` tokens;
+    /// see [`LockTable::authorize`].
+    pub fn authorize(
+        &self,
+        path: &Path<P>,
+        access: Access,
+        submitted: &[LockToken],
+        principal: Option<&str>,
+    ) -> Result<(), WriteError<P, O>> {
+        let table = self.table();
+        let now = self.now();
+        let outcome = table.authorize(now, path, access, submitted, principal);
+        if let Err(error) = &outcome {
+            tracing::debug!(
+                target: "lockwarden",
+                path = path.as_str(),
+                principal,
+                reason = %error,
+                "write refused"
+            );
+        }
+        outcome
+    }
+
+    /// The live lock with `token` that covers `path`, if any (to evaluate an `If` state
+    /// token); see [`LockTable::find`].
+    pub fn find(&self, path: &Path<P>, token: &LockToken) -> Option<LockSnapshot<P>> {
+        let table = self.table();
+        let now = self.now();
+        table.find(now, path, token).as_ref().map(LockSnapshot::of)
+    }
+
+    /// Every live lock.
+    pub fn locks(&self) -> Vec<LockSnapshot<P>> {
+        let table = self.table();
+        let now = self.now();
+        table.locks(now).map(|l| LockSnapshot::of(&l)).collect()
+    }
+
+    /// The live locks that cover `path` (its `lockdiscovery`, RFC 4918 §15.8).
+    pub fn locks_covering(&self, path: &Path<P>) -> Vec<LockSnapshot<P>> {
+        let table = self.table();
+        let now = self.now();
+        table
+            .locks_covering(now, path)
+            .map(|l| LockSnapshot::of(&l))
+            .collect()
+    }
+
+    /// The live locks created by `principal`.
+    pub fn locks_held_by(&self, principal: &str) -> Vec<LockSnapshot<P>> {
+        let table = self.table();
+        let now = self.now();
+        table
+            .locks_held_by(now, principal)
+            .map(|l| LockSnapshot::of(&l))
+            .collect()
+    }
+
+    /// Releases every lock rooted at `path`, whoever holds it (an administrator's action);
+    /// returns how many were released.
+    pub fn force_unlock(&self, path: &Path<P>) -> usize {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        let released = table.force_unlock(now, path);
+        if released > 0 {
+            tracing::warn!(target: "lockwarden", path = path.as_str(), released, "locks force-released");
+        }
+        released
+    }
+
+    /// Removes expired locks now; returns how many.
+    pub fn purge(&self) -> usize {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now)
+    }
+
+    /// The time until the earliest live lock expires, if any lock has a timeout.
+    pub fn next_expiry(&self) -> Option<Duration> {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        table.next_expiry(now).map(duration_of)
+    }
+
+    /// The number of live locks.
+    pub fn len(&self) -> usize {
+        let table = self.table();
+        table.len(self.now())
+    }
+
+    /// Whether no lock is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Starts a thread that removes expired locks as they expire (waking at the earliest
+    /// expiry, at least every `max_interval`), so that their `expired` events are logged
+    /// when they happen. The thread stops when the returned [`Purger`] is dropped or every
+    /// handle on the manager is gone.
+    pub fn spawn_purger(&self, max_interval: Duration) -> std::io::Result<Purger> {
+        let weak: Weak<Shared<N, P, O>> = Arc::downgrade(&self.shared);
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("lockwarden-purger".into())
+            .spawn(move || {
+                loop {
+                    let wait = match weak.upgrade() {
+                        Some(shared) => LockManager { shared }.next_expiry(),
+                        None => return,
+                    };
+                    // One tick past the expiry, so the lock is expired when we look again.
+                    let wait = wait
+                        .map(|d| d + Duration::from_millis(1))
+                        .map_or(max_interval, |d| d.min(max_interval));
+                    match stopped.recv_timeout(wait) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })?;
+        Ok(Purger {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    fn table(&self) -> MutexGuard<'_, LockTable<N, P, O>> {
+        // The core never panics, so a poisoned mutex can only come from a caller's closure in
+        // `with`; the table itself is consistent between its operations.
+        self.shared
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The background purge started by [`LockManager::spawn_purger`]; dropping it stops the
+/// thread.
+#[derive(Debug)]
+pub struct Purger {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Purger {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn purge_and_report<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+) -> usize {
+    let expired = table.purge(now);
+    if expired > 0 {
+        tracing::info!(target: "lockwarden", expired, "locks expired");
+    }
+    expired
+}
+
+fn duration_of(ticks: Ticks) -> Duration {
+    Duration::from_millis(u64::from(ticks.0) * 1000 / u64::from(TICK_HZ))
+}
+
+/// A timeout for logs: `180s` or `infinite`.
+struct Secs(Timeout);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Timeout::Finite(t) => write!(f, "{}s", t.as_secs_ceil(TICK_HZ)),
+            Timeout::Infinite => f.write_str("infinite"),
+        }
+    }
+}
