@@ -9,6 +9,7 @@ mod fmt;
 pub mod lock;
 pub mod path;
 pub mod policy;
+pub mod sync;
 pub mod table;
 pub mod tick;
 pub mod token;
