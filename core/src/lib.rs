@@ -1,4 +1,30 @@
 //! lockwarden: a lock manager for device configuration APIs.
+//!
+//! A fixed-capacity [`LockTable`] that implements the locking rules of WebDAV
+//! (RFC 4918 §6, §7): exclusive and shared locks, depth 0 and infinity, owners shown to
+//! others in conflicts, principals that alone may use their locks, unguessable tokens,
+//! and expiry counted in ticks of a free-running counter that may wrap. No heap, no
+//! `unsafe`, no clock read: every operation is handed `now`.
+//!
+//! Features (none by default):
+//! - `critical-section`: [`sync::CsLockTable`], a table in a `static` shared with
+//!   interrupt handlers;
+//! - `spin`: [`sync::SpinLockTable`], a table shared across cores (through
+//!   `portable-atomic` on targets without compare-and-swap);
+//! - `defmt`: `defmt::Format` on public types, lock events logged at debug level;
+//! - `http`: the protocol layer that turns the table's answers into HTTP responses.
+//!
+//! # Examples
+//!
+//! ```
+//! use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Tick};
+//! let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
+//! table.seed_tokens([7; 16]);
+//! let net = Path::new("/config/network").unwrap();
+//! let g = table.lock(Tick(0), &LockRequest::exclusive(&net, "panel")).unwrap();
+//! assert!(table.authorize(Tick(1), &net, Access::Resource, &[], None).is_err());
+//! assert!(table.authorize(Tick(1), &net, Access::Resource, &[g.token], None).is_ok());
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,3 +48,8 @@ pub use table::{
 };
 pub use tick::{Tick, Ticks, Timeout};
 pub use token::{LockToken, TokenError};
+
+/// The README's example, compiled and run as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExample;
