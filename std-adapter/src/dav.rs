@@ -1,0 +1,491 @@
+//! lockwarden as the lock system of the [`dav_server`] crate (feature `dav-server`).
+//!
+//! [`DavLocks`] implements [`DavLockSystem`] on a [`LockManager`], so a `dav-server`
+//! handler gets lockwarden's semantics: shared and exclusive locks, depth 0 and infinity,
+//! timeouts granted under the table's [`Policy`](lockwarden::Policy) (default, maximum,
+//! what `Infinite` becomes), expiry that needs no sweep, tokens that cannot be guessed,
+//! and principals: a lock created by an authenticated principal can only be used,
+//! refreshed or released by that principal.
+//!
+//! Where `dav-server`'s own [`MemLs`](dav_server::memls::MemLs) differs: it never expires a
+//! lock (the timeout is only displayed), its `unlock` and `refresh` accept any principal,
+//! and an `If` state token that names no lock evaluates true when the resource is
+//! unlocked (RFC 4918 §10.4.8 asks for false).
+//!
+//! # Principals
+//!
+//! The trait's `unlock` and `refresh` are not told who asks, so a [`DavLocks`] carries the
+//! principal of the request: hand `dav-server` a handle bound with
+//! [`DavLocks::for_principal`] in the per-request `DavConfig`, next to the same
+//! `DavConfig::principal`.
+//!
+//! ```
+//! use dav_server::{DavConfig, DavHandler, memfs::MemFs};
+//! use lockwarden::Policy;
+//! use lockwarden_std::{LockManager, TICK_HZ, dav::DavLocks};
+//!
+//! let locks = DavLocks::new(LockManager::new(Policy::new(TICK_HZ)).unwrap());
+//! let handler = DavHandler::builder()
+//!     .filesystem(MemFs::new())
+//!     .locksystem(Box::new(locks.clone()))
+//!     .build_handler();
+//! // For a request authenticated as "alice":
+//! let config = DavConfig::new().principal("alice").locksystem(Box::new(locks.for_principal("alice")));
+//! # let _ = (handler, config);
+//! ```
+//!
+//! # What the trait cannot say
+//!
+//! Every refusal of [`DavLockSystem::lock`] and [`DavLockSystem::check`] becomes `423
+//! Locked` in `dav-server`, and every refusal of `unlock` a `409` and of `refresh` a `412`:
+//! a token presented by another principal (403 in lockwarden), a principal over its lock
+//! quota (403), a full table (503 with `Retry-After`) and a path too long for the table
+//! (414) cannot be told apart. They are logged with their real reason.
+
+use std::fmt;
+use std::future;
+use std::io::Cursor;
+use std::time::{Duration, SystemTime};
+
+use dav_server::davpath::DavPath;
+use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
+use lockwarden::{
+    Access, Conflict, Depth, LockError, LockRequest, LockToken, Path, PathError, Scope, Ticks,
+    Timeout, WriteError,
+};
+use xmltree::{Element, EmitterConfig, Namespace};
+
+use crate::manager::{
+    DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, LockSnapshot,
+};
+
+/// A [`DavLockSystem`] on a lockwarden [`LockManager`], bound to the principal of the
+/// request it serves (none by default).
+///
+/// Clones share the table. `N`, `P` and `O` are the manager's capacities: lock slots, the
+/// longest canonical path and the longest owner (the `DAV:owner` element, kept as XML).
+#[derive(Clone)]
+pub struct DavLocks<
+    const N: usize = DEFAULT_LOCKS,
+    const P: usize = DEFAULT_PATH_LEN,
+    const O: usize = DEFAULT_OWNER_LEN,
+> {
+    manager: LockManager<N, P, O>,
+    principal: Option<String>,
+}
+
+impl<const N: usize, const P: usize, const O: usize> fmt::Debug for DavLocks<N, P, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DavLocks")
+            .field("manager", &self.manager)
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
+    /// A lock system on `manager`, for anonymous requests.
+    pub fn new(manager: LockManager<N, P, O>) -> Self {
+        DavLocks {
+            manager,
+            principal: None,
+        }
+    }
+
+    /// A handle on the same table for requests authenticated as `principal`: the locks it
+    /// creates belong to `principal`, and only `principal` can use, refresh or release
+    /// them.
+    pub fn for_principal(&self, principal: impl Into<String>) -> Self {
+        DavLocks {
+            manager: self.manager.clone(),
+            principal: Some(principal.into()),
+        }
+    }
+
+    /// The principal this handle acts for.
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
+    /// The manager behind this lock system.
+    pub fn manager(&self) -> &LockManager<N, P, O> {
+        &self.manager
+    }
+
+    fn tick_hz(&self) -> u32 {
+        self.manager.policy().tick_hz
+    }
+
+    fn lock_now(
+        &self,
+        path: &DavPath,
+        principal: Option<&str>,
+        owner: Option<&Element>,
+        timeout: Option<Duration>,
+        shared: bool,
+        deep: bool,
+    ) -> Result<DavLock, DavLock> {
+        let principal = principal.or(self.principal.as_deref());
+        let refused = || DavLock {
+            token: String::new(),
+            path: Box::new(path.clone()),
+            principal: principal.map(str::to_owned),
+            owner: owner.map(|o| Box::new(o.clone())),
+            timeout_at: None,
+            timeout,
+            shared,
+            deep,
+        };
+        let target = match lock_path::<P>(path) {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::info!(target: "lockwarden::dav", path = %path, %error, "lock refused");
+                return Err(refused());
+            }
+        };
+        let owner_xml = owner.map(owner_to_xml).unwrap_or_default();
+        let request = LockRequest {
+            path: &target,
+            scope: if shared {
+                Scope::Shared
+            } else {
+                Scope::Exclusive
+            },
+            depth: if deep { Depth::Infinity } else { Depth::Zero },
+            owner: &owner_xml,
+            principal,
+            timeout: timeout.map(|d| self.requested(d)),
+        };
+        match self.manager.lock(&request) {
+            Ok(granted) => Ok(DavLock {
+                token: granted.token.to_string(),
+                path: Box::new(path.clone()),
+                principal: principal.map(str::to_owned),
+                owner: owner.map(|o| Box::new(o.clone())),
+                timeout_at: self.deadline(granted.timeout),
+                timeout: self.duration(granted.timeout),
+                shared,
+                deep,
+            }),
+            Err(LockError::Conflict(conflict)) => Err(self.conflicting(path, &conflict)),
+            // Quota, full table, overlong owner or principal: the manager logged the reason;
+            // the trait can only answer with a lock, which dav-server turns into 423.
+            Err(_) => Err(refused()),
+        }
+    }
+
+    fn unlock_now(&self, path: &DavPath, token: &str) -> Result<(), ()> {
+        let target = lock_path::<P>(path).map_err(drop)?;
+        let token = LockToken::parse(token).map_err(drop)?;
+        self.manager
+            .unlock(&target, &token, self.principal())
+            .map_err(drop)
+    }
+
+    fn refresh_now(
+        &self,
+        path: &DavPath,
+        token: &str,
+        timeout: Option<Duration>,
+    ) -> Result<DavLock, ()> {
+        let target = lock_path::<P>(path).map_err(drop)?;
+        let token = LockToken::parse(token).map_err(drop)?;
+        // dav-server passes no timeout both for a refresh without `Timeout` and for
+        // `Timeout: Infinite`: keep the timeout the lock was granted (RFC 4918 §9.10.2
+        // leaves the choice to the server), under the policy as always.
+        let requested = match timeout {
+            Some(d) => Some(self.requested(d)),
+            None => self.manager.find(&target, &token).map(|lock| lock.timeout),
+        };
+        self.manager
+            .refresh(&target, &token, self.principal(), requested)
+            .map_err(drop)?;
+        let lock = self.manager.find(&target, &token).ok_or(())?;
+        Ok(self.dav_lock(path, &target, &lock))
+    }
+
+    fn check_now(
+        &self,
+        path: &DavPath,
+        principal: Option<&str>,
+        ignore_principal: bool,
+        deep: bool,
+        submitted_tokens: &[String],
+    ) -> Result<(), DavLock> {
+        let target = match lock_path::<P>(path) {
+            Ok(target) => target,
+            // A name the table cannot hold cannot be shown to be unlocked: refuse the write.
+            Err(_) => return Err(self.unnamed(path)),
+        };
+        if ignore_principal {
+            // dav-server evaluates each state token of an `If` header this way. The
+            // condition is true only when the token names a live lock that covers the
+            // resource (RFC 4918 §10.4.8), whoever asks.
+            return match state_tokens_match(&self.manager, &target, submitted_tokens) {
+                true => Ok(()),
+                false => Err(self.unnamed(path)),
+            };
+        }
+        let principal = principal.or(self.principal.as_deref());
+        let submitted: Vec<LockToken> = submitted_tokens
+            .iter()
+            .filter_map(|t| LockToken::parse(t).ok())
+            .collect();
+        // dav-server asks `deep` for DELETE, MOVE (source) and COPY/MOVE (destination):
+        // the whole subtree goes or is replaced, and the parent collection loses or gains
+        // a member (RFC 4918 §7.5, §9.6.1, §9.9.2).
+        let checks = if deep {
+            [
+                Some((target.clone(), Access::Subtree)),
+                target.parent().map(|p| (p, Access::Membership)),
+            ]
+        } else {
+            [Some((target.clone(), Access::Resource)), None]
+        };
+        for (checked, access) in checks.into_iter().flatten() {
+            match self
+                .manager
+                .authorize(&checked, access, &submitted, principal)
+            {
+                Ok(()) => {}
+                Err(WriteError::Locked(conflict)) => return Err(self.conflicting(path, &conflict)),
+                // A token of another principal's lock (403 in lockwarden): dav-server has
+                // only 423 to say that a lock blocks the write.
+                Err(_) => return Err(self.unnamed(path)),
+            }
+        }
+        Ok(())
+    }
+
+    fn discover_now(&self, path: &DavPath) -> Vec<DavLock> {
+        let Ok(target) = lock_path::<P>(path) else {
+            return Vec::new();
+        };
+        self.manager
+            .locks_covering(&target)
+            .iter()
+            .map(|lock| {
+                let mut shown = self.dav_lock(path, &target, lock);
+                // The token is the proof of ownership: only those who may use the lock
+                // see it in lockdiscovery (anonymous locks can be used by anyone).
+                if lock.principal.is_some() && lock.principal.as_deref() != self.principal() {
+                    shown.token.clear();
+                }
+                shown
+            })
+            .collect()
+    }
+
+    fn delete_now(&self, path: &DavPath) -> Result<(), ()> {
+        let target = lock_path::<P>(path).map_err(drop)?;
+        // The resource and everything below it is gone: so are the locks rooted there
+        // (RFC 4918 §7.7: a lock does not survive its resource; §9.9.1 for MOVE).
+        let roots: Vec<Path<P>> = self
+            .manager
+            .locks()
+            .into_iter()
+            .map(|lock| lock.root)
+            .filter(|root| target.contains(root))
+            .collect();
+        for root in &roots {
+            self.manager.force_unlock(root);
+        }
+        Ok(())
+    }
+
+    /// The lock as `dav-server` shows it: the root as a URL path under the request's
+    /// prefix, the remaining time as the timeout.
+    fn dav_lock(&self, request: &DavPath, target: &Path<P>, lock: &LockSnapshot<P>) -> DavLock {
+        DavLock {
+            token: lock.token.to_string(),
+            path: Box::new(dav_path_of(&lock.root, request, target)),
+            principal: lock.principal.clone(),
+            owner: owner_from_xml(&lock.owner).map(Box::new),
+            timeout_at: self.deadline(lock.remaining),
+            timeout: self.duration(lock.remaining),
+            shared: lock.scope == Scope::Shared,
+            deep: lock.depth == Depth::Infinity,
+        }
+    }
+
+    /// A blocking lock as the trait wants it. `dav-server` only looks at whether there is
+    /// one; the token is never part of a conflict.
+    fn conflicting(&self, request: &DavPath, conflict: &Conflict<P, O>) -> DavLock {
+        let target = lock_path::<P>(request).ok();
+        DavLock {
+            token: String::new(),
+            path: Box::new(match &target {
+                Some(target) => dav_path_of(&conflict.root, request, target),
+                None => request.clone(),
+            }),
+            principal: None,
+            owner: owner_from_xml(&conflict.owner).map(Box::new),
+            timeout_at: self.deadline(conflict.remaining),
+            timeout: self.duration(conflict.remaining),
+            shared: conflict.scope == Scope::Shared,
+            deep: conflict.depth == Depth::Infinity,
+        }
+    }
+
+    /// A refusal that no single lock explains.
+    fn unnamed(&self, request: &DavPath) -> DavLock {
+        DavLock {
+            token: String::new(),
+            path: Box::new(request.clone()),
+            principal: None,
+            owner: None,
+            timeout_at: None,
+            timeout: None,
+            shared: false,
+            deep: false,
+        }
+    }
+
+    /// A requested timeout in whole seconds, as WebDAV counts them (RFC 4918 §10.7); the
+    /// policy clamps it.
+    fn requested(&self, timeout: Duration) -> Timeout {
+        Timeout::Finite(Ticks::from_secs(timeout.as_secs(), self.tick_hz()))
+    }
+
+    fn duration(&self, timeout: Timeout) -> Option<Duration> {
+        timeout
+            .ticks()
+            .map(|t| Duration::from_secs(u64::from(t.as_secs_ceil(self.tick_hz()))))
+    }
+
+    fn deadline(&self, remaining: Timeout) -> Option<SystemTime> {
+        self.duration(remaining)
+            .and_then(|d| SystemTime::now().checked_add(d))
+    }
+}
+
+impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<N, P, O> {
+    fn lock(
+        &'_ self,
+        path: &DavPath,
+        principal: Option<&str>,
+        owner: Option<&Element>,
+        timeout: Option<Duration>,
+        shared: bool,
+        deep: bool,
+    ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        Box::pin(future::ready(
+            self.lock_now(path, principal, owner, timeout, shared, deep),
+        ))
+    }
+
+    fn unlock(&'_ self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
+        Box::pin(future::ready(self.unlock_now(path, token)))
+    }
+
+    fn refresh(
+        &'_ self,
+        path: &DavPath,
+        token: &str,
+        timeout: Option<Duration>,
+    ) -> LsFuture<'_, Result<DavLock, ()>> {
+        Box::pin(future::ready(self.refresh_now(path, token, timeout)))
+    }
+
+    fn check(
+        &'_ self,
+        path: &DavPath,
+        principal: Option<&str>,
+        ignore_principal: bool,
+        deep: bool,
+        submitted_tokens: &[String],
+    ) -> LsFuture<'_, Result<(), DavLock>> {
+        Box::pin(future::ready(self.check_now(
+            path,
+            principal,
+            ignore_principal,
+            deep,
+            submitted_tokens,
+        )))
+    }
+
+    fn discover(&'_ self, path: &DavPath) -> LsFuture<'_, Vec<DavLock>> {
+        Box::pin(future::ready(self.discover_now(path)))
+    }
+
+    fn delete(&'_ self, path: &DavPath) -> LsFuture<'_, Result<(), ()>> {
+        Box::pin(future::ready(self.delete_now(path)))
+    }
+}
+
+/// The canonical lockwarden path of a `dav-server` path (without the handler's prefix).
+///
+/// `dav-server` hands over decoded bytes; they are percent-encoded again so that the
+/// core's canonicalisation sees every byte as data, never as an escape.
+///
+/// # Examples
+///
+/// ```
+/// use dav_server::davpath::DavPath;
+/// use lockwarden_std::dav::lock_path;
+/// let dav = DavPath::new("/docs/a%20b/").unwrap();
+/// assert_eq!(lock_path::<64>(&dav).unwrap().as_str(), "/docs/a b");
+/// ```
+pub fn lock_path<const P: usize>(path: &DavPath) -> Result<Path<P>, PathError> {
+    Path::new(&path.as_url_string())
+}
+
+/// The URL path of a lock root, for a request on `request` (whose canonical path is
+/// `target`): the request path itself, or the ancestor collection the root names (with
+/// its trailing slash, as collections are shown), under the same prefix.
+fn dav_path_of<const P: usize>(root: &Path<P>, request: &DavPath, target: &Path<P>) -> DavPath {
+    if root.as_bytes() == target.as_bytes() {
+        return request.clone();
+    }
+    let mut ancestor = request.clone();
+    while lock_path::<P>(&ancestor).is_ok_and(|p| p.as_bytes() != root.as_bytes()) {
+        let parent = ancestor.parent();
+        if parent == ancestor {
+            break;
+        }
+        ancestor = parent;
+    }
+    match lock_path::<P>(&ancestor) {
+        Ok(p) if p.as_bytes() == root.as_bytes() => ancestor,
+        // The root lies below the request (a depth-infinity LOCK blocked by a lock inside
+        // it): dav-server does not show that lock, the request path stands in.
+        _ => request.clone(),
+    }
+}
+
+/// Whether every submitted state token names a live lock that covers `target`.
+fn state_tokens_match<const N: usize, const P: usize, const O: usize>(
+    manager: &LockManager<N, P, O>,
+    target: &Path<P>,
+    submitted: &[String],
+) -> bool {
+    !submitted.is_empty()
+        && submitted
+            .iter()
+            .all(|t| LockToken::parse(t).is_ok_and(|token| manager.find(target, &token).is_some()))
+}
+
+/// The `DAV:owner` element as the text kept in the table (RFC 4918 §14.17: the server
+/// keeps it and returns it unchanged in lockdiscovery).
+fn owner_to_xml(owner: &Element) -> String {
+    // dav-server renames the element to `D:owner` whatever prefix the client used, so
+    // the prefix is bound here to keep the kept text well-formed on its own.
+    let mut owner = owner.clone();
+    owner
+        .namespaces
+        .get_or_insert_with(Namespace::empty)
+        .put("D", "DAV:");
+    let mut out = Vec::new();
+    let config = EmitterConfig::new().write_document_declaration(false);
+    match owner.write_with_config(&mut out, config) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+fn owner_from_xml(owner: &str) -> Option<Element> {
+    if owner.is_empty() {
+        return None;
+    }
+    Element::parse(Cursor::new(owner.as_bytes())).ok()
+}
