@@ -80,3 +80,7 @@ pub fn wait_until(deadline: u32) -> Result<u32, Stalled> {
     }
     Err(Stalled)
 }
+
+// defmt stamps each log frame with the tick it was written at.
+#[cfg(feature = "defmt")]
+defmt::timestamp!("{=u32}", now());
