@@ -32,6 +32,8 @@
 #[macro_use]
 mod fmt;
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lock;
 pub mod path;
 pub mod policy;

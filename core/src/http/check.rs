@@ -1,0 +1,589 @@
+//! The one-call lock check: a request in, its whole locking outcome out.
+
+use heapless::{String, Vec};
+
+use super::accept::BodyFormat;
+use super::condition::{IfHeader, MAX_CONDITIONS, ResourceState};
+use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
+use super::method::Method;
+use super::outcome::{
+    Expiry, HeaderError, HeldLock, LockDetails, LockInfoError, Outcome, PathSource, Refusal,
+};
+use crate::lock::{Depth, LockRequest, Scope};
+use crate::path::Path;
+use crate::table::{Access, LockError, LockTable, RefreshError, UnlockError, WriteError};
+use crate::tick::{Tick, Timeout};
+use crate::token::LockToken;
+
+/// The `lockinfo` body of a `LOCK` that creates a lock (RFC 4918 §14.11), as the
+/// server's XML parser read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockInfo<'a> {
+    /// `DAV:exclusive` or `DAV:shared`.
+    pub scope: Scope,
+    /// The content of `DAV:owner`, kept verbatim (empty when absent).
+    pub owner: &'a str,
+}
+
+/// What the lock check needs to know about a request. Header values are the raw bytes
+/// from the wire; the check parses them.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::http::{Method, Request};
+/// let req = Request::new(Method::Put, b"/config/network")
+///     .header("if", b"(<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>)")
+///     .header("Content-Type", b"application/json") // not about locks: ignored
+///     .principal("alice")
+///     .resource(true, Some("\"v7\""));
+/// assert!(req.if_header.is_some());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: Method,
+    /// The raw request target: an absolute path, or an absolute URI; a query is ignored.
+    pub target: &'a [u8],
+    /// The authenticated identity making the request, if any.
+    pub principal: Option<&'a str>,
+    /// Whether the target exists now.
+    pub exists: bool,
+    /// The target's current entity tag (`"x"` or `W/"x"`), for `If` conditions.
+    pub etag: Option<&'a str>,
+    /// Whether the `Destination` of a COPY or MOVE exists now.
+    pub destination_exists: bool,
+    /// The destination's current entity tag, for tagged `If` lists that name it.
+    pub destination_etag: Option<&'a str>,
+    /// The `lockinfo` body of a LOCK; `None` for a LOCK without body (a refresh).
+    pub lockinfo: Option<LockInfo<'a>>,
+    /// The `If` header.
+    pub if_header: Option<&'a [u8]>,
+    /// The `Lock-Token` header.
+    pub lock_token: Option<&'a [u8]>,
+    /// The `Timeout` header.
+    pub timeout: Option<&'a [u8]>,
+    /// The `Depth` header.
+    pub depth: Option<&'a [u8]>,
+    /// The `Accept` header.
+    pub accept: Option<&'a [u8]>,
+    /// The `Destination` header.
+    pub destination: Option<&'a [u8]>,
+}
+
+impl<'a> Request<'a> {
+    /// A request with no headers, for an existing target without entity tag.
+    pub const fn new(method: Method, target: &'a [u8]) -> Self {
+        Request {
+            method,
+            target,
+            principal: None,
+            exists: true,
+            etag: None,
+            destination_exists: false,
+            destination_etag: None,
+            lockinfo: None,
+            if_header: None,
+            lock_token: None,
+            timeout: None,
+            depth: None,
+            accept: None,
+            destination: None,
+        }
+    }
+
+    /// Records a request header if locking needs it (`If`, `Lock-Token`, `Timeout`,
+    /// `Depth`, `Accept`, `Destination`; names compared without regard to case) and
+    /// ignores the others, so a server can hand over every header in a loop.
+    pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
+        let slot = if name.eq_ignore_ascii_case("if") {
+            &mut self.if_header
+        } else if name.eq_ignore_ascii_case("lock-token") {
+            &mut self.lock_token
+        } else if name.eq_ignore_ascii_case("timeout") {
+            &mut self.timeout
+        } else if name.eq_ignore_ascii_case("depth") {
+            &mut self.depth
+        } else if name.eq_ignore_ascii_case("accept") {
+            &mut self.accept
+        } else if name.eq_ignore_ascii_case("destination") {
+            &mut self.destination
+        } else {
+            return self;
+        };
+        *slot = Some(value);
+        self
+    }
+
+    /// The same request by an authenticated principal.
+    pub const fn principal(mut self, principal: &'a str) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// Whether the target exists, and its entity tag.
+    pub const fn resource(mut self, exists: bool, etag: Option<&'a str>) -> Self {
+        self.exists = exists;
+        self.etag = etag;
+        self
+    }
+
+    /// Whether the destination of a COPY or MOVE exists, and its entity tag.
+    pub const fn destination_resource(mut self, exists: bool, etag: Option<&'a str>) -> Self {
+        self.destination_exists = exists;
+        self.destination_etag = etag;
+        self
+    }
+
+    /// The `lockinfo` body of a LOCK that creates a lock.
+    pub const fn lockinfo(mut self, scope: Scope, owner: &'a str) -> Self {
+        self.lockinfo = Some(LockInfo { scope, owner });
+        self
+    }
+}
+
+/// Decides the whole locking outcome of a request, in one call.
+///
+/// - Every method: the `If` header is parsed and evaluated (RFC 4918 §10.4); a false
+///   header refuses with 412.
+/// - Writes ask the table for the access each needs (RFC 4918 §7, §9):
+///   PUT, POST, PATCH, PROPPATCH and unknown methods write the target, and when it does
+///   not exist yet also the membership of its parent; MKCOL writes the target and the
+///   parent's membership; DELETE the target's subtree and the parent's membership; MOVE
+///   the source's subtree and its parent's membership, then the destination's subtree
+///   (if it exists) and its parent's membership; COPY the destination side only. The
+///   tokens submitted are every lock token the `If` header names.
+/// - `LOCK` with a body creates a lock (depth from `Depth`, infinity by default;
+///   `Timeout` as asked, clamped by the policy); on an unmapped URL it also writes the
+///   parent's membership and answers 201. `LOCK` without a body refreshes the lock that
+///   the `If` header names. `UNLOCK` releases the lock its `Lock-Token` names.
+/// - Reads (GET, HEAD, OPTIONS, PROPFIND, REPORT, SEARCH, TRACE) are allowed once `If`
+///   holds.
+///
+/// The server then serves the request on [`Outcome::Allowed`] and otherwise sends the
+/// outcome's status, headers and body (see [`Outcome::headers`],
+/// [`Outcome::write_body`], [`Outcome::response_into`]). It must do the check and the
+/// write under the same lock of the table, so that no lock is taken in between.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{LockTable, Policy, Scope, Tick};
+/// use lockwarden::http::{check, Disclosure, Method, Outcome, Request};
+///
+/// let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
+/// table.seed_tokens([7; 16]);
+///
+/// // A WebDAV client locks /config.
+/// let lock = Request::new(Method::Lock, b"/config")
+///     .header("Timeout", b"Second-60")
+///     .lockinfo(Scope::Exclusive, "alice's laptop");
+/// let Outcome::Granted { lock: held, .. } = check(&mut table, Tick(0), &lock) else { panic!() };
+///
+/// // A plain HTTP client without the token is refused with 423 and problem+json.
+/// let put = Request::new(Method::Put, b"/config/network");
+/// let outcome = check(&mut table, Tick(1000), &put);
+/// assert_eq!(outcome.status(), (423, "Locked"));
+/// let mut buf = [0u8; 1024];
+/// let n = outcome.body_into(&mut buf, Disclosure::default()).unwrap();
+/// let body = core::str::from_utf8(&buf[..n]).unwrap();
+/// assert!(body.contains("\"expiresInSeconds\":59"));
+///
+/// // With the token in an If header, the write may proceed.
+/// let if_value = format!("(<{}>)", held.token);
+/// let put = put.header("If", if_value.as_bytes());
+/// assert!(check(&mut table, Tick(1000), &put).is_allowed());
+/// ```
+pub fn check<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    request: &Request<'_>,
+) -> Outcome<P, O> {
+    let format = BodyFormat::negotiate(request.method, request.accept);
+    match decide(table, now, request) {
+        Ok(outcome) => outcome,
+        Err(refusal) => Outcome::Refused { refusal, format },
+    }
+}
+
+/// The submitted tokens: every lock token the `If` header names.
+type Submitted = Vec<LockToken, MAX_CONDITIONS>;
+
+struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize> {
+    table: &'t LockTable<N, P, O>,
+    now: Tick,
+    target: &'r Path<P>,
+    etag: Option<&'r str>,
+    destination: Option<&'r Path<P>>,
+    destination_etag: Option<&'r str>,
+}
+
+impl<const N: usize, const P: usize, const O: usize> ResourceState<P>
+    for TableState<'_, '_, N, P, O>
+{
+    fn has_lock(&self, path: &Path<P>, token: &LockToken) -> bool {
+        self.table.find(self.now, path, token).is_some()
+    }
+
+    fn etag(&self, path: &Path<P>) -> Option<&str> {
+        if path == self.target {
+            self.etag
+        } else if self.destination == Some(path) {
+            self.destination_etag
+        } else {
+            None
+        }
+    }
+}
+
+fn canonical<const P: usize, const O: usize>(
+    raw: &[u8],
+    source: PathSource,
+) -> Result<Path<P>, Refusal<P, O>> {
+    let bad = |error| Refusal::BadPath { source, error };
+    let raw = match source {
+        PathSource::Request => {
+            uri_path_of(raw).map_err(|_| bad(crate::path::PathError::NotAbsolute))?
+        }
+        PathSource::Destination => {
+            uri_path_of(raw).map_err(|e| Refusal::BadHeader(HeaderError::Destination(e)))?
+        }
+    };
+    Path::new(raw).map_err(bad)
+}
+
+fn decide<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    let path: Path<P> = canonical(req.target, PathSource::Request)?;
+    let destination: Option<Path<P>> = match (req.method, req.destination) {
+        (Method::Copy | Method::Move, None) => {
+            return Err(Refusal::BadHeader(HeaderError::Missing("Destination")));
+        }
+        (Method::Copy | Method::Move, Some(raw)) => Some(canonical(raw, PathSource::Destination)?),
+        _ => None,
+    };
+    let if_header = match req.if_header {
+        Some(raw) => {
+            Some(IfHeader::parse(raw).map_err(|e| Refusal::BadHeader(HeaderError::If(e)))?)
+        }
+        None => None,
+    };
+    let submitted: Submitted = if_header
+        .as_ref()
+        .map(IfHeader::submitted_tokens)
+        .unwrap_or_default();
+    let if_holds = match &if_header {
+        None => true,
+        Some(header) => {
+            let state = TableState {
+                table,
+                now,
+                target: &path,
+                etag: req.etag,
+                destination: destination.as_ref(),
+                destination_etag: req.destination_etag,
+            };
+            header
+                .evaluate(&path, &state)
+                .map_err(|e| Refusal::BadHeader(HeaderError::If(e)))?
+        }
+    };
+    match req.method {
+        Method::Lock => match req.lockinfo {
+            Some(info) => create_lock(table, now, req, &path, info, &submitted, if_holds),
+            None => refresh_lock(
+                table,
+                now,
+                req,
+                &path,
+                if_header.is_some(),
+                &submitted,
+                if_holds,
+            ),
+        },
+        Method::Unlock => {
+            if !if_holds {
+                return Err(Refusal::PreconditionFailed);
+            }
+            unlock(table, now, req, &path)
+        }
+        _ => {
+            if !if_holds {
+                return Err(Refusal::PreconditionFailed);
+            }
+            authorize_write(table, now, req, &path, destination.as_ref(), &submitted)?;
+            Ok(Outcome::Allowed)
+        }
+    }
+}
+
+/// The accesses a write needs, in the order they are checked.
+fn write_accesses<const P: usize>(
+    req: &Request<'_>,
+    path: &Path<P>,
+    destination: Option<&Path<P>>,
+) -> Vec<(Path<P>, Access), 4> {
+    let mut needs = Vec::new();
+    // At most four entries are ever pushed, so `push` cannot fail.
+    let mut need = |p: &Path<P>, access| {
+        let _ = needs.push((p.clone(), access));
+    };
+    let membership_of_parent = |p: &Path<P>, need: &mut dyn FnMut(&Path<P>, Access)| {
+        if let Some(parent) = p.parent() {
+            need(&parent, Access::Membership);
+        }
+    };
+    match req.method {
+        Method::Get
+        | Method::Head
+        | Method::Options
+        | Method::Propfind
+        | Method::OtherRead
+        | Method::Lock
+        | Method::Unlock => {}
+        Method::Delete => {
+            need(path, Access::Subtree);
+            membership_of_parent(path, &mut need);
+        }
+        Method::Mkcol => {
+            need(path, Access::Resource);
+            membership_of_parent(path, &mut need);
+        }
+        Method::Move | Method::Copy => {
+            if req.method == Method::Move {
+                need(path, Access::Subtree);
+                membership_of_parent(path, &mut need);
+            }
+            if let Some(dest) = destination {
+                if req.destination_exists {
+                    need(dest, Access::Subtree);
+                }
+                membership_of_parent(dest, &mut need);
+            }
+        }
+        Method::Put | Method::Post | Method::Patch | Method::Proppatch | Method::Other => {
+            need(path, Access::Resource);
+            if !req.exists {
+                membership_of_parent(path, &mut need);
+            }
+        }
+    }
+    needs
+}
+
+fn authorize_write<const N: usize, const P: usize, const O: usize>(
+    table: &LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+    path: &Path<P>,
+    destination: Option<&Path<P>>,
+    submitted: &[LockToken],
+) -> Result<(), Refusal<P, O>> {
+    let hz = table.policy().tick_hz;
+    for (target, access) in write_accesses(req, path, destination) {
+        table
+            .authorize(now, &target, access, submitted, req.principal)
+            .map_err(|e| match e {
+                WriteError::Locked(conflict) => Refusal::Locked {
+                    method: req.method,
+                    path: path.clone(),
+                    lock: LockDetails::from_conflict(&conflict, hz),
+                },
+                WriteError::Forbidden => Refusal::Forbidden,
+            })?;
+    }
+    Ok(())
+}
+
+fn held<const P: usize, const O: usize>(
+    root: &Path<P>,
+    scope: Scope,
+    depth: Depth,
+    owner: &str,
+    token: LockToken,
+    timeout: Timeout,
+    tick_hz: u32,
+) -> Result<HeldLock<P, O>, Refusal<P, O>> {
+    let mut owner_text = String::new();
+    owner_text
+        .push_str(owner)
+        .map_err(|_| Refusal::BadLockInfo(LockInfoError::OwnerTooLong))?;
+    Ok(HeldLock {
+        root: root.clone(),
+        scope,
+        depth,
+        owner: owner_text,
+        token,
+        timeout,
+        expires: Expiry::from_timeout(timeout, tick_hz),
+    })
+}
+
+fn requested_timeout<const P: usize, const O: usize>(
+    req: &Request<'_>,
+    tick_hz: u32,
+) -> Result<Option<Timeout>, Refusal<P, O>> {
+    match req.timeout {
+        None => Ok(None),
+        Some(raw) => parse_timeout(raw)
+            .map(|t| Some(t.to_timeout(tick_hz)))
+            .map_err(|e| Refusal::BadHeader(HeaderError::Timeout(e))),
+    }
+}
+
+fn create_lock<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+    path: &Path<P>,
+    info: LockInfo<'_>,
+    submitted: &[LockToken],
+    if_holds: bool,
+) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    let hz = table.policy().tick_hz;
+    // RFC 4918 §9.10.3: no Depth header means infinity.
+    let depth = match req.depth {
+        None => Depth::Infinity,
+        Some(raw) => DepthHeader::parse(raw)
+            .and_then(DepthHeader::lock_depth)
+            .map_err(|e| Refusal::BadHeader(HeaderError::Depth(e)))?,
+    };
+    let timeout = requested_timeout(req, hz)?;
+    if !if_holds {
+        return Err(Refusal::PreconditionFailed);
+    }
+    // Locking an unmapped URL creates a member of its parent (§9.10.4, §7.3).
+    if !req.exists {
+        authorize_write(
+            table,
+            now,
+            &Request {
+                method: Method::Put,
+                ..*req
+            },
+            path,
+            None,
+            submitted,
+        )?;
+    }
+    let lock = LockRequest {
+        path,
+        scope: info.scope,
+        depth,
+        owner: info.owner,
+        principal: req.principal,
+        timeout,
+    };
+    match table.lock(now, &lock) {
+        Ok(granted) => Ok(Outcome::Granted {
+            lock: held(
+                path,
+                info.scope,
+                depth,
+                info.owner,
+                granted.token,
+                granted.timeout,
+                hz,
+            )?,
+            created: !req.exists,
+        }),
+        Err(LockError::Conflict(conflict)) => {
+            let lock = LockDetails::from_conflict(&conflict, hz);
+            if conflict.root != *path && path.contains(&conflict.root) {
+                Err(Refusal::LockBlockedBelow {
+                    path: path.clone(),
+                    lock,
+                })
+            } else {
+                Err(Refusal::LockConflict {
+                    path: path.clone(),
+                    lock,
+                })
+            }
+        }
+        Err(LockError::QuotaExceeded) => Err(Refusal::QuotaExceeded),
+        Err(LockError::TableFull { retry_after }) => Err(Refusal::TableFull {
+            retry_after: match retry_after {
+                Some(t) => Expiry::InSeconds(t.as_secs_ceil(hz)),
+                None => Expiry::Never,
+            },
+        }),
+        Err(LockError::OwnerTooLong) => Err(Refusal::BadLockInfo(LockInfoError::OwnerTooLong)),
+        Err(LockError::PrincipalTooLong) => Err(Refusal::PrincipalTooLong),
+        Err(LockError::Unseeded) => Err(Refusal::Unseeded),
+    }
+}
+
+fn refresh_lock<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+    path: &Path<P>,
+    has_if: bool,
+    submitted: &[LockToken],
+    if_holds: bool,
+) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    let hz = table.policy().tick_hz;
+    // RFC 4918 §9.10.2: a refresh names its lock in the If header.
+    if !has_if {
+        return Err(Refusal::BadHeader(HeaderError::Missing("If")));
+    }
+    let timeout = requested_timeout(req, hz)?;
+    let names_a_lock = submitted.iter().any(|t| table.find(now, path, t).is_some());
+    if !names_a_lock {
+        return Err(Refusal::NoLockToRefresh);
+    }
+    if !if_holds {
+        return Err(Refusal::PreconditionFailed);
+    }
+    let mut forbidden = false;
+    for token in submitted {
+        match table.refresh(now, path, token, req.principal, timeout) {
+            Ok(granted) => {
+                let Some(lock) = table.find(now, path, &granted.token) else {
+                    return Err(Refusal::NoLockToRefresh);
+                };
+                return Ok(Outcome::Refreshed {
+                    lock: held(
+                        lock.root,
+                        lock.scope,
+                        lock.depth,
+                        lock.owner,
+                        granted.token,
+                        granted.timeout,
+                        hz,
+                    )?,
+                });
+            }
+            Err(RefreshError::Forbidden) => forbidden = true,
+            Err(RefreshError::NoSuchLock) => {}
+        }
+    }
+    Err(if forbidden {
+        Refusal::Forbidden
+    } else {
+        Refusal::NoLockToRefresh
+    })
+}
+
+fn unlock<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+    path: &Path<P>,
+) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    let raw = req
+        .lock_token
+        .ok_or(Refusal::BadHeader(HeaderError::Missing("Lock-Token")))?;
+    let uri = parse_lock_token(raw).map_err(|e| Refusal::BadHeader(HeaderError::LockToken(e)))?;
+    // A URI that is not one of this server's tokens names no lock here (§9.11.1).
+    let token = lock_token_of(uri).ok_or(Refusal::UnlockTokenMismatch)?;
+    match table.unlock(now, path, &token, req.principal) {
+        Ok(()) => Ok(Outcome::Unlocked),
+        Err(UnlockError::NoSuchLock) => Err(Refusal::UnlockTokenMismatch),
+        Err(UnlockError::Forbidden) => Err(Refusal::Forbidden),
+    }
+}

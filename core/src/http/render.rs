@@ -1,0 +1,526 @@
+//! Composing responses: headers and bodies for each outcome, written into a caller's
+//! buffer or any [`fmt::Write`], never allocating.
+//!
+//! Bodies:
+//! - problem+json (RFC 9457) with the camelCase extension members `lockRoot`,
+//!   `lockScope`, `lockDepth`, `owner` (unless the deployment hides owners) and
+//!   `expiresInSeconds` (absent for an infinite lock); `header` names a malformed header;
+//! - `DAV:error` XML (RFC 4918 §16) with the precondition element, holding the lock
+//!   root's href where the precondition has one. Refusals that RFC 4918 gives no
+//!   precondition carry an element of the problem's name in the
+//!   `https://lockwarden.dev/problems/` namespace, with the detail as its text;
+//! - `multistatus` for a depth-infinity `LOCK` blocked below (§9.10.9);
+//! - `prop`/`lockdiscovery` for a granted or refreshed lock (§9.10.1).
+//!
+//! The owner is written as text, escaped: it is never inserted as markup. An owner
+//! that a client sent as XML inside `DAV:owner` therefore comes back as the same
+//! characters, escaped, which every XML parser reads back to the text that was stored.
+//! Hrefs are percent-encoded canonical paths.
+
+use core::fmt::{self, Write};
+
+use heapless::String;
+
+use super::accept::{BodyFormat, XML_CONTENT_TYPE};
+use super::outcome::{Expiry, HeldLock, Outcome, PROBLEM_BASE, Refusal};
+use super::write::{
+    BufferTooSmall, ByteCounter, JsonEscape, XmlEscape, json_string, render_into, uri_path,
+};
+use crate::lock::{ActiveLock, Depth, Scope};
+use crate::tick::Timeout;
+use crate::token::LockToken;
+
+/// What a deployment shows of a lock to clients that do not hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Disclosure {
+    /// Whether refusals name the blocking lock's owner (PROTOCOL.md: who holds a lock
+    /// is shown as its owner text, unless the deployment must hide it).
+    pub owner: bool,
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        Disclosure { owner: true }
+    }
+}
+
+/// A header value, rendered inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderValue(String<64>);
+
+impl HeaderValue {
+    /// The value as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    fn text(s: &str) -> Self {
+        let mut v = String::new();
+        // Every value built here is shorter than 64 bytes.
+        let _ = v.push_str(s);
+        HeaderValue(v)
+    }
+
+    fn display(d: impl fmt::Display) -> Self {
+        let mut v = String::new();
+        let _ = write!(v, "{d}");
+        HeaderValue(v)
+    }
+}
+
+impl fmt::Display for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One response header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The header's name.
+    pub name: &'static str,
+    /// Its value.
+    pub value: HeaderValue,
+}
+
+struct LockTokenValue(LockToken);
+
+impl fmt::Display for LockTokenValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}>", self.0)
+    }
+}
+
+impl<const P: usize, const O: usize> Outcome<P, O> {
+    /// The `Content-Type` of the body, or `None` when there is no body.
+    pub const fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Allowed | Outcome::Unlocked => None,
+            Outcome::Granted { .. } | Outcome::Refreshed { .. } => Some(XML_CONTENT_TYPE),
+            Outcome::Refused {
+                refusal: Refusal::LockBlockedBelow { .. },
+                ..
+            } => Some(XML_CONTENT_TYPE),
+            Outcome::Refused { format, .. } => Some(format.content_type()),
+        }
+    }
+
+    /// The response headers, `Content-Length` aside: `Content-Type`; on refusals
+    /// `Cache-Control: no-store` (a cached refusal outlives its lock, RFC 9111 §5.2.2.5),
+    /// `Vary: Accept` and `Retry-After` in seconds when waiting cures the refusal and
+    /// its lock is finite; `Lock-Token` on a granted lock (RFC 4918 §10.5).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{Expiry, Outcome, Refusal, BodyFormat};
+    /// let full: Outcome<64, 64> = Outcome::Refused {
+    ///     refusal: Refusal::TableFull { retry_after: Expiry::InSeconds(7) },
+    ///     format: BodyFormat::ProblemJson,
+    /// };
+    /// let headers: Vec<(&str, String)> =
+    ///     full.headers().map(|h| (h.name, h.value.to_string())).collect();
+    /// assert!(headers.contains(&("Retry-After", "7".into())));
+    /// assert!(headers.contains(&("Cache-Control", "no-store".into())));
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = Header> + use<P, O> {
+        let header = |name, value| Some(Header { name, value });
+        let content_type = self.content_type().map(HeaderValue::text);
+        let mut all: [Option<Header>; 5] = [None, None, None, None, None];
+        if let Some(ct) = content_type {
+            all[0] = header("Content-Type", ct);
+        }
+        match self {
+            Outcome::Granted { lock, .. } => {
+                all[1] = header(
+                    "Lock-Token",
+                    HeaderValue::display(LockTokenValue(lock.token)),
+                );
+            }
+            Outcome::Refused { refusal, .. } => {
+                all[1] = header("Cache-Control", HeaderValue::text("no-store"));
+                all[2] = header("Vary", HeaderValue::text("Accept"));
+                if let Some(secs) = refusal.retry_after() {
+                    all[3] = header("Retry-After", HeaderValue::display(secs));
+                }
+            }
+            Outcome::Allowed | Outcome::Refreshed { .. } | Outcome::Unlocked => {}
+        }
+        all.into_iter().flatten()
+    }
+
+    /// Writes the body (nothing for outcomes without one).
+    pub fn write_body(&self, w: &mut impl Write, disclosure: Disclosure) -> fmt::Result {
+        self.body(w, disclosure)
+    }
+
+    fn body(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
+        match self {
+            Outcome::Allowed | Outcome::Unlocked => Ok(()),
+            Outcome::Granted { lock, .. } | Outcome::Refreshed { lock } => {
+                w.write_str(XML_DECLARATION)?;
+                w.write_str("<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>")?;
+                held_activelock(w, lock)?;
+                w.write_str("</D:lockdiscovery></D:prop>")
+            }
+            Outcome::Refused {
+                refusal: refusal @ Refusal::LockBlockedBelow { .. },
+                ..
+            } => multistatus(w, refusal),
+            Outcome::Refused {
+                refusal,
+                format: BodyFormat::ProblemJson,
+            } => problem_json(w, refusal, disclosure),
+            Outcome::Refused {
+                refusal,
+                format: BodyFormat::DavXml,
+            } => dav_error(w, refusal),
+        }
+    }
+
+    /// Writes the body into `buf` and returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] with the length the body needs.
+    pub fn body_into(
+        &self,
+        buf: &mut [u8],
+        disclosure: Disclosure,
+    ) -> Result<usize, BufferTooSmall> {
+        render_into(buf, |w| self.body(w, disclosure))
+    }
+
+    /// The length of the body in bytes.
+    pub fn body_len(&self, disclosure: Disclosure) -> usize {
+        let mut count = ByteCounter(0);
+        let _ = self.body(&mut count, disclosure);
+        count.0
+    }
+
+    /// Writes a whole HTTP/1.1 response: status line, headers with `Content-Length`,
+    /// blank line, body. For firmware that writes to its socket directly.
+    pub fn write_response(&self, w: &mut impl Write, disclosure: Disclosure) -> fmt::Result {
+        self.response(w, disclosure)
+    }
+
+    fn response(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
+        let (status, reason) = self.status();
+        write!(w, "HTTP/1.1 {status} {reason}\r\n")?;
+        for header in self.headers() {
+            write!(w, "{}: {}\r\n", header.name, header.value)?;
+        }
+        write!(w, "Content-Length: {}\r\n\r\n", self.body_len(disclosure))?;
+        self.body(w, disclosure)
+    }
+
+    /// Writes a whole HTTP/1.1 response into `buf` and returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] with the length the response needs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{Disclosure, Outcome};
+    /// let mut buf = [0u8; 64];
+    /// let n = Outcome::<64, 64>::Unlocked.response_into(&mut buf, Disclosure::default()).unwrap();
+    /// assert_eq!(&buf[..n], b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+    /// assert!(Outcome::<64, 64>::Unlocked.response_into(&mut buf[..8], Disclosure::default()).is_err());
+    /// ```
+    pub fn response_into(
+        &self,
+        buf: &mut [u8],
+        disclosure: Disclosure,
+    ) -> Result<usize, BufferTooSmall> {
+        render_into(buf, |w| self.response(w, disclosure))
+    }
+}
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+
+impl<const P: usize, const O: usize> Refusal<P, O> {
+    /// Writes the human-readable explanation of the refusal (the problem's `detail`).
+    /// Refusals that a lock causes say that the same request will succeed once the
+    /// lock is released or expires.
+    pub fn write_detail(&self, w: &mut impl Write) -> fmt::Result {
+        self.detail(w)
+    }
+
+    fn detail(&self, w: &mut dyn Write) -> fmt::Result {
+        match self {
+            Refusal::Locked { method, path, lock } => write!(
+                w,
+                "{method} {path} needs the token of the {} lock on {} (depth {}). Send it as If: (<token>), or retry after the lock is released or expires.",
+                lock.scope, lock.root, lock.depth
+            ),
+            Refusal::LockConflict { path, lock } | Refusal::LockBlockedBelow { path, lock } => {
+                write!(
+                    w,
+                    "LOCK {path} conflicts with the {} lock on {} (depth {}). The same request will succeed once that lock is released or expires.",
+                    lock.scope, lock.root, lock.depth
+                )
+            }
+            Refusal::PreconditionFailed => w.write_str(
+                "The If header evaluated false: a lock token it names is unknown, expired or does not cover the resource, or an entity tag does not match.",
+            ),
+            Refusal::NoLockToRefresh => w.write_str(
+                "No lock named in the If header covers the request URL; it may have expired or been released. Take a new lock.",
+            ),
+            Refusal::UnlockTokenMismatch => w.write_str(
+                "The Lock-Token names no lock that covers the request URL; it may have expired or been released.",
+            ),
+            Refusal::Forbidden => {
+                w.write_str("The lock token belongs to a lock held by another principal.")
+            }
+            Refusal::QuotaExceeded => w.write_str(
+                "This principal already holds as many locks as it may. Release one, or retry when one expires.",
+            ),
+            Refusal::PrincipalTooLong => w.write_str(
+                "The principal's name is longer than the lock table can store, so it cannot hold locks.",
+            ),
+            Refusal::TableFull { retry_after: Expiry::InSeconds(s) } => write!(
+                w,
+                "Every slot of the lock table holds a live lock. The same request will succeed once a lock is released or expires, at the latest in {s} seconds."
+            ),
+            Refusal::TableFull { retry_after: Expiry::Never } => w.write_str(
+                "Every slot of the lock table holds a lock without timeout. The same request will succeed once a lock is released.",
+            ),
+            Refusal::BadHeader(e) => write!(w, "{e}."),
+            Refusal::BadLockInfo(e) => write!(w, "{e}."),
+            Refusal::BadPath { source, error } => {
+                let which = match source {
+                    super::outcome::PathSource::Request => "The request path",
+                    super::outcome::PathSource::Destination => "The Destination path",
+                };
+                write!(w, "{which}: {error}.")
+            }
+            Refusal::Unseeded => w.write_str(
+                "The lock table has no token seed; the server must seed it before it grants locks.",
+            ),
+        }
+    }
+}
+
+fn problem_json<const P: usize, const O: usize>(
+    w: &mut dyn Write,
+    refusal: &Refusal<P, O>,
+    disclosure: Disclosure,
+) -> fmt::Result {
+    let m = refusal.meaning();
+    write!(w, "{{\"type\":\"{PROBLEM_BASE}{}\",\"title\":", m.problem)?;
+    json_string(w, m.title)?;
+    write!(w, ",\"status\":{},\"detail\":\"", m.status)?;
+    refusal.detail(&mut JsonEscape(w))?;
+    w.write_char('"')?;
+    if let Refusal::BadHeader(e) = refusal {
+        w.write_str(",\"header\":")?;
+        json_string(w, e.header())?;
+    }
+    if let Some(lock) = refusal.lock() {
+        w.write_str(",\"lockRoot\":\"")?;
+        uri_path(&mut JsonEscape(w), lock.root.as_str())?;
+        write!(
+            w,
+            "\",\"lockScope\":\"{}\",\"lockDepth\":\"{}\"",
+            lock.scope, lock.depth
+        )?;
+        if disclosure.owner {
+            w.write_str(",\"owner\":")?;
+            json_string(w, &lock.owner)?;
+        }
+        if let Expiry::InSeconds(s) = lock.expires {
+            write!(w, ",\"expiresInSeconds\":{s}")?;
+        }
+    }
+    w.write_char('}')
+}
+
+fn href(w: &mut dyn Write, path: &str) -> fmt::Result {
+    w.write_str("<D:href>")?;
+    uri_path(&mut XmlEscape(w), path)?;
+    w.write_str("</D:href>")
+}
+
+fn dav_error<const P: usize, const O: usize>(
+    w: &mut dyn Write,
+    refusal: &Refusal<P, O>,
+) -> fmt::Result {
+    let m = refusal.meaning();
+    w.write_str(XML_DECLARATION)?;
+    w.write_str("<D:error xmlns:D=\"DAV:\">")?;
+    match (m.precondition, refusal.lock()) {
+        (Some(condition), Some(lock)) => {
+            write!(w, "<D:{condition}>")?;
+            href(w, lock.root.as_str())?;
+            write!(w, "</D:{condition}>")?;
+        }
+        (Some(condition), None) => write!(w, "<D:{condition}/>")?,
+        (None, _) => {
+            write!(w, "<L:{0} xmlns:L=\"{PROBLEM_BASE}\">", m.problem)?;
+            refusal.detail(&mut XmlEscape(w))?;
+            write!(w, "</L:{}>", m.problem)?;
+        }
+    }
+    w.write_str("</D:error>")
+}
+
+fn multistatus<const P: usize, const O: usize>(
+    w: &mut dyn Write,
+    refusal: &Refusal<P, O>,
+) -> fmt::Result {
+    let (Refusal::LockBlockedBelow { path, lock } | Refusal::LockConflict { path, lock }) = refusal
+    else {
+        return dav_error(w, refusal);
+    };
+    w.write_str(XML_DECLARATION)?;
+    w.write_str("<D:multistatus xmlns:D=\"DAV:\"><D:response>")?;
+    href(w, lock.root.as_str())?;
+    w.write_str("<D:status>HTTP/1.1 423 Locked</D:status><D:error><D:no-conflicting-lock>")?;
+    href(w, lock.root.as_str())?;
+    w.write_str("</D:no-conflicting-lock></D:error></D:response><D:response>")?;
+    href(w, path.as_str())?;
+    w.write_str(
+        "<D:propstat><D:prop><D:lockdiscovery/></D:prop><D:status>HTTP/1.1 424 Failed Dependency</D:status></D:propstat></D:response></D:multistatus>",
+    )
+}
+
+/// The fields of a `DAV:activelock` element.
+struct ActiveLockXml<'a> {
+    root: &'a str,
+    scope: Scope,
+    depth: Depth,
+    owner: &'a str,
+    expires: Expiry,
+    token: Option<LockToken>,
+}
+
+fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
+    write!(
+        w,
+        "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:{}/></D:lockscope><D:depth>{}</D:depth>",
+        lock.scope, lock.depth
+    )?;
+    if !lock.owner.is_empty() {
+        w.write_str("<D:owner>")?;
+        XmlEscape(w).write_str(lock.owner)?;
+        w.write_str("</D:owner>")?;
+    }
+    match lock.expires {
+        Expiry::InSeconds(s) => write!(w, "<D:timeout>Second-{s}</D:timeout>")?,
+        Expiry::Never => w.write_str("<D:timeout>Infinite</D:timeout>")?,
+    }
+    if let Some(token) = lock.token {
+        write!(w, "<D:locktoken><D:href>{token}</D:href></D:locktoken>")?;
+    }
+    w.write_str("<D:lockroot>")?;
+    href(w, lock.root)?;
+    w.write_str("</D:lockroot></D:activelock>")
+}
+
+fn held_activelock<const P: usize, const O: usize>(
+    w: &mut dyn Write,
+    lock: &HeldLock<P, O>,
+) -> fmt::Result {
+    activelock(
+        w,
+        &ActiveLockXml {
+            root: lock.root.as_str(),
+            scope: lock.scope,
+            depth: lock.depth,
+            owner: &lock.owner,
+            expires: lock.expires,
+            token: Some(lock.token),
+        },
+    )
+}
+
+/// Whether `viewer` may see the token of `lock` in a `lockdiscovery`: a lock that has a
+/// principal shows its token to that principal only; an anonymous lock shows it to
+/// everyone (it protects nobody's identity, and RFC 4918 §6.5 treats tokens as public).
+///
+/// # Examples
+///
+/// ```
+/// # use lockwarden::*;
+/// use lockwarden::http::may_see_token;
+/// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+/// table.seed_tokens([7; 16]);
+/// let p = Path::new("/config").unwrap();
+/// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+/// let lock = table.locks(Tick(0)).next().unwrap();
+/// assert!(may_see_token(&lock, Some("alice")));
+/// assert!(!may_see_token(&lock, Some("bob")));
+/// assert!(!may_see_token(&lock, None));
+/// ```
+pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&str>) -> bool {
+    match lock.principal {
+        Some(holder) => viewer == Some(holder),
+        None => true,
+    }
+}
+
+/// Writes a `DAV:lockdiscovery` element (RFC 4918 §15.8) for a PROPFIND `prop`: one
+/// `activelock` per lock, its timeout the time remaining, its token only where
+/// `show_token` allows (see [`may_see_token`]).
+///
+/// # Examples
+///
+/// ```
+/// # use lockwarden::*;
+/// use lockwarden::http::{may_see_token, write_lockdiscovery};
+/// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
+/// table.seed_tokens([7; 16]);
+/// let p = Path::new("/config").unwrap();
+/// table.lock(Tick(0), &LockRequest::exclusive(&p, "alice & co").principal("alice")).unwrap();
+/// let mut xml = String::new();
+/// write_lockdiscovery(&mut xml, table.locks_covering(Tick(500), &p), 1000, |l| may_see_token(l, Some("bob"))).unwrap();
+/// assert!(xml.contains("<D:owner>alice &amp; co</D:owner>"));
+/// assert!(xml.contains("<D:timeout>Second-180</D:timeout>"));
+/// assert!(!xml.contains("urn:uuid"));
+/// ```
+pub fn write_lockdiscovery<'t, const P: usize>(
+    w: &mut impl Write,
+    locks: impl IntoIterator<Item = ActiveLock<'t, P>>,
+    tick_hz: u32,
+    show_token: impl Fn(&ActiveLock<'t, P>) -> bool,
+) -> fmt::Result {
+    w.write_str("<D:lockdiscovery>")?;
+    for lock in locks {
+        activelock(
+            w,
+            &ActiveLockXml {
+                root: lock.root.as_str(),
+                scope: lock.scope,
+                depth: lock.depth,
+                owner: lock.owner,
+                expires: Expiry::from_timeout(lock.remaining, tick_hz),
+                token: show_token(&lock).then_some(lock.token),
+            },
+        )?;
+    }
+    w.write_str("</D:lockdiscovery>")
+}
+
+/// The timeout as a `Timeout` response value, `Second-N` or `Infinite` (RFC 4918 §10.7).
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{Ticks, Timeout};
+/// use lockwarden::http::TimeoutValue;
+/// assert_eq!(TimeoutValue(Timeout::Finite(Ticks(1500)), 1000).to_string(), "Second-2");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutValue(pub Timeout, pub u32);
+
+impl fmt::Display for TimeoutValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Expiry::from_timeout(self.0, self.1) {
+            Expiry::InSeconds(s) => write!(f, "Second-{s}"),
+            Expiry::Never => f.write_str("Infinite"),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Writing into a caller's memory: a `fmt::Write` over a byte buffer that reports a
+//! buffer too small, a counting sink, and the escapes the bodies need (JSON strings,
+//! XML text, percent-encoded hrefs).
+
+use core::fmt::{self, Write};
+
+/// The caller's buffer cannot hold what was to be written into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BufferTooSmall {
+    /// The bytes the whole output needs.
+    pub needed: usize,
+}
+
+impl fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the response needs a buffer of {} bytes", self.needed)
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
+
+/// A [`fmt::Write`] into a byte buffer; writing past its end fails and sets a flag.
+///
+/// # Examples
+///
+/// ```
+/// use core::fmt::Write;
+/// use lockwarden::http::SliceWriter;
+/// let mut buf = [0u8; 8];
+/// let mut w = SliceWriter::new(&mut buf);
+/// write!(w, "423").unwrap();
+/// assert_eq!(w.as_bytes(), b"423");
+/// assert!(write!(w, "{}", "too long for it").is_err());
+/// assert!(w.overflowed());
+/// ```
+#[derive(Debug)]
+pub struct SliceWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    overflowed: bool,
+}
+
+impl<'b> SliceWriter<'b> {
+    /// A writer that fills `buf` from its start.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        SliceWriter {
+            buf,
+            len: 0,
+            overflowed: false,
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// How many bytes were written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether a write did not fit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
+
+impl Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len());
+        match end.and_then(|end| self.buf.get_mut(self.len..end)) {
+            Some(dst) => {
+                dst.copy_from_slice(s.as_bytes());
+                self.len += s.len();
+                Ok(())
+            }
+            None => {
+                self.overflowed = true;
+                Err(fmt::Error)
+            }
+        }
+    }
+}
+
+/// A [`fmt::Write`] that only counts bytes: the size a body will have.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ByteCounter(pub usize);
+
+impl Write for ByteCounter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 = self.0.saturating_add(s.len());
+        Ok(())
+    }
+}
+
+/// Runs `render` into `buf`; on overflow, reports how many bytes it needs.
+pub(crate) fn render_into(
+    buf: &mut [u8],
+    render: impl Fn(&mut dyn Write) -> fmt::Result,
+) -> Result<usize, BufferTooSmall> {
+    let mut w = SliceWriter::new(buf);
+    match render(&mut w) {
+        Ok(()) => Ok(w.len()),
+        Err(_) => {
+            let mut count = ByteCounter(0);
+            // A renderer that fails on an infallible sink has nothing to measure.
+            let _ = render(&mut count);
+            Err(BufferTooSmall { needed: count.0 })
+        }
+    }
+}
+
+/// `s` as a JSON string, quotes included (RFC 8259 §7). Control characters, quote and
+/// backslash are escaped; so are U+2028 and U+2029, which end a line in JavaScript.
+pub(crate) fn json_string(w: &mut dyn Write, s: &str) -> fmt::Result {
+    w.write_char('"')?;
+    json_escape(w, s)?;
+    w.write_char('"')
+}
+
+/// The inside of a JSON string: `s` with what JSON strings cannot hold escaped.
+pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escape: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            _ => None,
+        };
+        let numeric = matches!(c, '\0'..='\u{1f}' | '\u{7f}' | '\u{2028}' | '\u{2029}');
+        if escape.is_none() && !numeric {
+            continue;
+        }
+        w.write_str(s.get(start..i).unwrap_or(""))?;
+        match escape {
+            Some(e) => w.write_str(e)?,
+            None => write!(w, "\\u{:04x}", u32::from(c))?,
+        }
+        start = i + c.len_utf8();
+    }
+    w.write_str(s.get(start..).unwrap_or(""))
+}
+
+/// A [`Write`] adapter that JSON-escapes what is written through it.
+pub(crate) struct JsonEscape<'w>(pub &'w mut dyn Write);
+
+impl Write for JsonEscape<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        json_escape(self.0, s)
+    }
+}
+
+/// A [`Write`] adapter that XML-escapes what is written through it.
+pub(crate) struct XmlEscape<'w>(pub &'w mut dyn Write);
+
+impl Write for XmlEscape<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        xml_text(self.0, s)
+    }
+}
+
+/// `s` as XML character data (XML 1.0 §2.4, §2.2). `&`, `<`, `>`, quotes are escaped and
+/// carriage return kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
+/// reference (C0 controls other than tab and newline, U+FFFE, U+FFFF), become U+FFFD.
+pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            '\r' => "&#13;",
+            '\t' | '\n' => continue,
+            '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => "\u{fffd}",
+            _ => continue,
+        };
+        w.write_str(s.get(start..i).unwrap_or(""))?;
+        w.write_str(escape)?;
+        start = i + c.len_utf8();
+    }
+    w.write_str(s.get(start..).unwrap_or(""))
+}
+
+/// A canonical (decoded) path as a URI path (RFC 3986 §3.3): bytes outside the
+/// unreserved characters, `/` and the sub-delimiters that need no XML escape are
+/// percent-encoded, so the result is safe in XML text and JSON alike.
+pub(crate) fn uri_path(w: &mut dyn Write, path: &str) -> fmt::Result {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut start = 0;
+    for (i, b) in path.bytes().enumerate() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b'!'
+                    | b'$'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        if keep {
+            continue;
+        }
+        // `i` is at an ASCII byte or inside a multi-byte character: write the kept run
+        // before it byte-wise through `get`, which fails only off char boundaries.
+        if let Some(run) = path.get(start..i) {
+            w.write_str(run)?;
+        }
+        let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+        let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+        w.write_char('%')?;
+        w.write_char(char::from(hi))?;
+        w.write_char(char::from(lo))?;
+        start = i + 1;
+    }
+    w.write_str(path.get(start..).unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+
+    fn with(f: impl Fn(&mut dyn Write) -> fmt::Result) -> String {
+        let mut s = String::new();
+        f(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_controls_and_line_separators() {
+        let s = with(|w| json_string(w, "a\"b\\c\n\u{1}\u{2028}\u{2029}\u{7f}é"));
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u2028\\u2029\\u007fé\"");
+        let back: std::string::String = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, "a\"b\\c\n\u{1}\u{2028}\u{2029}\u{7f}é");
+    }
+
+    #[test]
+    fn xml_text_escapes_markup_and_replaces_characters_xml_cannot_carry() {
+        let s = with(|w| xml_text(w, "<a href=\"x\">&'\r\t\n\u{1}\u{fffe}"));
+        assert_eq!(
+            s,
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&#13;\t\n\u{fffd}\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn hrefs_percent_encode_spaces_percent_signs_markup_and_non_ascii() {
+        let s = with(|w| uri_path(w, "/a b/%/<&>/é/c;d=e"));
+        assert_eq!(s, "/a%20b/%25/%3C%26%3E/%C3%A9/c;d=e");
+    }
+
+    #[test]
+    fn a_too_small_buffer_reports_the_size_needed() {
+        let mut buf = [0u8; 4];
+        let r = render_into(&mut buf, |w| w.write_str("0123456789"));
+        assert_eq!(r, Err(BufferTooSmall { needed: 10 }));
+        let mut buf = [0u8; 10];
+        assert_eq!(render_into(&mut buf, |w| w.write_str("0123456789")), Ok(10));
+    }
+}
