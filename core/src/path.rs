@@ -31,6 +31,8 @@ use core::fmt;
 #[derive(Clone)]
 pub struct Path<const P: usize> {
     len: u16,
+    /// FNV-1a of the bytes, computed once: the lock table looks paths up by it.
+    hash: u32,
     bytes: [u8; P],
 }
 
@@ -86,7 +88,11 @@ impl<const P: usize> Path<P> {
         let () = Self::CAPACITY_FITS;
         let mut bytes = [0u8; P];
         bytes[0] = b'/';
-        Path { len: 1, bytes }
+        Path {
+            len: 1,
+            hash: fnv1a(FNV_OFFSET, b'/'),
+            bytes,
+        }
     }
 
     /// Brings a raw request path to its canonical form (see the [module](self) docs).
@@ -154,7 +160,10 @@ impl<const P: usize> Path<P> {
                             if len == 0 {
                                 return Err(PathError::AboveRoot);
                             }
-                            len = path.bytes[..len].iter().rposition(|&b| b == b'/').unwrap_or(0);
+                            len = path.bytes[..len]
+                                .iter()
+                                .rposition(|&b| b == b'/')
+                                .unwrap_or(0);
                         }
                         open = false;
                     }
@@ -190,6 +199,7 @@ impl<const P: usize> Path<P> {
         }
         // `len <= P <= u16::MAX` by the capacity assertion.
         path.len = len as u16;
+        path.hash = hash(path.as_bytes());
         Ok(path)
     }
 
@@ -245,9 +255,14 @@ impl<const P: usize> Path<P> {
         if self.is_root() {
             return None;
         }
-        let cut = self.as_bytes().iter().rposition(|&b| b == b'/').unwrap_or(0);
+        let cut = self
+            .as_bytes()
+            .iter()
+            .rposition(|&b| b == b'/')
+            .unwrap_or(0);
         let mut parent = self.clone();
         parent.len = cut.max(1) as u16;
+        parent.hash = hash(parent.as_bytes());
         Some(parent)
     }
 
@@ -265,6 +280,27 @@ impl<const P: usize> Path<P> {
     pub fn contains(&self, other: &Path<P>) -> bool {
         contains(self.as_bytes(), other.as_bytes())
     }
+
+    /// The FNV-1a hash of the canonical bytes.
+    #[inline]
+    pub(crate) fn hash(&self) -> u32 {
+        self.hash
+    }
+}
+
+/// FNV-1a, 32 bits: paths are short and tables bounded, so a tiny hash will do. It is a
+/// running hash, so its state at each `/` of a path is the hash of that ancestor.
+pub(crate) const FNV_OFFSET: u32 = 0x811c_9dc5;
+
+/// One step of FNV-1a.
+#[inline]
+pub(crate) const fn fnv1a(h: u32, b: u8) -> u32 {
+    (h ^ b as u32).wrapping_mul(0x0100_0193)
+}
+
+/// FNV-1a of `bytes`.
+pub(crate) fn hash(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv1a(h, b))
 }
 
 /// Whether canonical path `outer` is `inner` or one of its ancestors.
@@ -285,8 +321,9 @@ fn hex(c: u8) -> Option<u8> {
 }
 
 impl<const P: usize> PartialEq for Path<P> {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
+        self.hash == other.hash && self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -316,7 +353,7 @@ mod tests {
     use super::*;
 
     fn canon(raw: &str) -> Result<&'static str, PathError> {
-        Path::<64>::new(raw).map(|p| &*std_leak(p.as_str()))
+        Path::<64>::new(raw).map(|p| std_leak(p.as_str()))
     }
 
     fn std_leak(s: &str) -> &'static str {
@@ -382,7 +419,10 @@ mod tests {
         assert_eq!(Path::<4>::new("/abcd"), Err(PathError::TooLong));
         assert_eq!(Path::<5>::new("/a/../abc/").unwrap().as_str(), "/abc");
         // `..` is resolved as it is read, so the path before it must fit too.
-        assert_eq!(Path::<4>::new("/a/b/c/../../../abc"), Err(PathError::TooLong));
+        assert_eq!(
+            Path::<4>::new("/a/b/c/../../../abc"),
+            Err(PathError::TooLong)
+        );
         assert_eq!(Path::<1>::new("/a"), Err(PathError::TooLong));
         assert_eq!(Path::<1>::new("//").unwrap().as_str(), "/");
     }

@@ -11,7 +11,7 @@
 use core::fmt;
 
 use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
-use crate::path::{Path, contains};
+use crate::path::{FNV_OFFSET, Path, contains, fnv1a};
 use crate::policy::Policy;
 use crate::tick::{Tick, Ticks, Timeout};
 use crate::token::{LockToken, TokenMint};
@@ -171,7 +171,6 @@ impl core::error::Error for UnlockError {}
 #[derive(Clone)]
 struct Slot<const P: usize, const O: usize> {
     path: Path<P>,
-    hash: u32,
     owner: heapless::String<O, u16>,
     principal: Option<heapless::String<MAX_PRINCIPAL_LEN, u8>>,
     token: LockToken,
@@ -189,7 +188,6 @@ struct Slot<const P: usize, const O: usize> {
 impl<const P: usize, const O: usize> Slot<P, O> {
     const EMPTY: Self = Slot {
         path: Path::root(),
-        hash: 0,
         owner: heapless::String::new(),
         principal: None,
         token: LockToken::from_bytes([0; 16]),
@@ -258,17 +256,6 @@ impl<const P: usize, const O: usize> Slot<P, O> {
             remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
         }
     }
-}
-
-/// FNV-1a, 32 bits: paths are short and the table is bounded, so a tiny hash will do.
-const FNV_OFFSET: u32 = 0x811c_9dc5;
-#[inline]
-fn fnv(h: u32, b: u8) -> u32 {
-    (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-}
-
-fn hash(path: &[u8]) -> u32 {
-    path.iter().fold(FNV_OFFSET, |h, &b| fnv(h, b))
 }
 
 /// A fixed-capacity lock table: `N` slots, paths of up to `P` bytes, owners of up to
@@ -432,7 +419,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
         let target = req.path.as_bytes();
         let mut conflict = NONE;
-        self.for_each_covering(now, target, |i, slot| {
+        self.for_each_covering(now, req.path, |i, slot| {
             if !req.scope.compatible_with(slot.scope) {
                 conflict = i;
                 return false;
@@ -466,11 +453,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let index = self.allocate(now)?;
         let timeout = self.policy.grant(req.timeout);
         let token = self.mint.next();
-        let h = hash(target);
         if let Some(slot) = self.slots.get_mut(usize::from(index)) {
             *slot = Slot {
                 path: req.path.clone(),
-                hash: h,
                 owner,
                 principal,
                 token,
@@ -481,7 +466,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
                 ..Slot::EMPTY
             };
         }
-        self.link_bucket(index, h);
+        self.link_bucket(index, req.path.hash());
         self.insert_by_deadline(now, index);
         if req.depth == Depth::Infinity {
             self.infinity += 1;
@@ -514,7 +499,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         timeout: Option<Timeout>,
     ) -> Result<Granted, RefreshError> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
-        let index = self.find_index(now, path.as_bytes(), token);
+        let index = self.find_index(now, path, token);
         let timeout = self.policy.grant(timeout);
         let Some(slot) = self.slots.get_mut(usize::from(index)) else {
             return Err(RefreshError::NoSuchLock);
@@ -556,7 +541,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         principal: Option<&str>,
     ) -> Result<(), UnlockError> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
-        let index = self.find_index(now, path.as_bytes(), token);
+        let index = self.find_index(now, path, token);
         let Some(slot) = self.slot(index) else {
             return Err(UnlockError::NoSuchLock);
         };
@@ -607,7 +592,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let mut exclusive_blocker = NONE;
         let mut shared_blocker = NONE;
         let mut shared_satisfied = false;
-        self.for_each_covering(now, target, |i, slot| {
+        self.for_each_covering(now, path, |i, slot| {
             match submission(slot, submitted, principal) {
                 Submission::WrongPrincipal => {
                     forbidden = true;
@@ -643,12 +628,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
                     .find(|&(_, slot)| {
                         submission(slot, submitted, principal) == Submission::Missing
                             && !(slot.scope == Scope::Shared
-                                && self.shared_satisfied(
-                                    now,
-                                    slot.path.as_bytes(),
-                                    submitted,
-                                    principal,
-                                ))
+                                && self.shared_satisfied(now, &slot.path, submitted, principal))
                     })
                     .map_or(NONE, |(i, _)| i);
             }
@@ -674,7 +654,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// assert!(table.find(Tick(0), &Path::new("/other").unwrap(), &g.token).is_none());
     /// ```
     pub fn find(&self, now: Tick, path: &Path<P>, token: &LockToken) -> Option<ActiveLock<'_, P>> {
-        self.slot(self.find_index(now, path.as_bytes(), token))
+        self.slot(self.find_index(now, path, token))
             .map(|s| s.view(now))
     }
 
@@ -783,7 +763,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     pub fn force_unlock(&mut self, now: Tick, path: &Path<P>) -> usize {
         let mut removed = 0;
         loop {
-            let h = hash(path.as_bytes());
+            let h = path.hash();
             let mut found = NONE;
             self.for_each_in_bucket(h, |i, slot| {
                 if slot.path == *path {
@@ -859,7 +839,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn for_each_in_bucket(&self, h: u32, mut f: impl FnMut(u16, &Slot<P, O>) -> bool) {
         let mut i = self.buckets.get(Self::bucket(h)).copied().unwrap_or(NONE);
         while let Some(slot) = self.slot(i) {
-            if slot.hash == h && !f(i, slot) {
+            if slot.path.hash() == h && !f(i, slot) {
                 return;
             }
             i = slot.chain;
@@ -873,9 +853,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn for_each_covering(
         &self,
         now: Tick,
-        target: &[u8],
+        path: &Path<P>,
         mut f: impl FnMut(u16, &Slot<P, O>) -> bool,
     ) {
+        let target = path.as_bytes();
         let mut visit = |prefix: &[u8], h: u32, exact: bool| -> bool {
             let mut go_on = true;
             self.for_each_in_bucket(h, |i, slot| {
@@ -890,7 +871,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             go_on
         };
         if self.infinity == 0 {
-            visit(target, hash(target), true);
+            visit(target, path.hash(), true);
             return;
         }
         // FNV is a running hash: its state at each '/' is the hash of that ancestor
@@ -903,13 +884,13 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             if i > 1 && b == b'/' && !visit(&target[..i], h, false) {
                 return;
             }
-            h = fnv(h, b);
+            h = fnv1a(h, b);
         }
-        visit(target, h, true);
+        visit(target, path.hash(), true);
     }
 
     /// The index of the live lock with `token` covering `target`, or `NONE`.
-    fn find_index(&self, now: Tick, target: &[u8], token: &LockToken) -> u16 {
+    fn find_index(&self, now: Tick, target: &Path<P>, token: &LockToken) -> u16 {
         let mut found = NONE;
         self.for_each_covering(now, target, |i, slot| {
             if slot.token == *token {
@@ -925,7 +906,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn shared_satisfied(
         &self,
         now: Tick,
-        resource: &[u8],
+        resource: &Path<P>,
         submitted: &[LockToken],
         principal: Option<&str>,
     ) -> bool {
@@ -1000,7 +981,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     fn unlink_bucket(&mut self, index: u16) {
         let Some(slot) = self.slot(index) else { return };
-        let (b, after) = (Self::bucket(slot.hash), slot.chain);
+        let (b, after) = (Self::bucket(slot.path.hash()), slot.chain);
         let Some(&first) = self.buckets.get(b) else {
             return;
         };
@@ -1112,9 +1093,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         // Every occupied slot is in the chain of its hash, and only there.
         for &i in &seen {
             let slot = &self.slots[usize::from(i)];
-            assert_eq!(slot.hash, hash(slot.path.as_bytes()));
+            assert_eq!(slot.path.hash(), crate::path::hash(slot.path.as_bytes()));
             let mut found = 0;
-            let mut c = self.buckets[Self::bucket(slot.hash)];
+            let mut c = self.buckets[Self::bucket(slot.path.hash())];
             while let Some(s) = self.slot(c) {
                 if c == i {
                     found += 1;
@@ -1209,7 +1190,7 @@ fn submission<const P: usize, const O: usize>(
     submitted: &[LockToken],
     principal: Option<&str>,
 ) -> Submission {
-    if !submitted.iter().any(|t| *t == slot.token) {
+    if !submitted.contains(&slot.token) {
         Submission::Missing
     } else if !slot.held_by(principal) {
         Submission::WrongPrincipal

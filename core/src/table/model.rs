@@ -112,11 +112,13 @@ impl Model {
         let blockers = relevant
             .iter()
             .filter(|(l, resource)| {
-                !valid(l)
-                    && !(l.scope == Scope::Shared
+                // Satisfied: its own token, or (shared) a valid shared lock on the resource.
+                let satisfied = valid(l)
+                    || (l.scope == Scope::Shared
                         && self
                             .live(t)
-                            .any(|o| o.scope == Scope::Shared && o.covers(resource) && valid(o)))
+                            .any(|o| o.scope == Scope::Shared && o.covers(resource) && valid(o)));
+                !satisfied
             })
             .map(|(l, _)| (*l).clone())
             .collect();
