@@ -147,7 +147,10 @@ impl<'a, const P: usize> LockRequest<'a, P> {
     /// assert_eq!(LockRequest::shared(&path, "me").scope, Scope::Shared);
     /// ```
     pub const fn shared(path: &'a Path<P>, owner: &'a str) -> Self {
-        LockRequest { scope: Scope::Shared, ..Self::exclusive(path, owner) }
+        LockRequest {
+            scope: Scope::Shared,
+            ..Self::exclusive(path, owner)
+        }
     }
 
     /// The same request with another depth.
@@ -174,7 +177,10 @@ impl<'a, const P: usize> LockRequest<'a, P> {
     /// assert_eq!(LockRequest::exclusive(&path, "me").principal("alice").principal, Some("alice"));
     /// ```
     pub const fn principal(self, principal: &'a str) -> Self {
-        LockRequest { principal: Some(principal), ..self }
+        LockRequest {
+            principal: Some(principal),
+            ..self
+        }
     }
 
     /// The same request asking for a timeout.
@@ -188,7 +194,10 @@ impl<'a, const P: usize> LockRequest<'a, P> {
     /// assert_eq!(req.timeout, Some(Timeout::Finite(Ticks(10))));
     /// ```
     pub const fn timeout(self, timeout: Timeout) -> Self {
-        LockRequest { timeout: Some(timeout), ..self }
+        LockRequest {
+            timeout: Some(timeout),
+            ..self
+        }
     }
 }
 

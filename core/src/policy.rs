@@ -141,5 +141,9 @@ impl Policy {
 }
 
 const fn clamp_timeout(t: Ticks) -> Ticks {
-    if t.0 > Ticks::MAX_TIMEOUT.0 { Ticks::MAX_TIMEOUT } else { t }
+    if t.0 > Ticks::MAX_TIMEOUT.0 {
+        Ticks::MAX_TIMEOUT
+    } else {
+        t
+    }
 }

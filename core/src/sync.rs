@@ -73,7 +73,9 @@ impl<const N: usize, const P: usize, const O: usize> CsLockTable<N, P, O> {
 }
 
 #[cfg(feature = "critical-section")]
-impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O> for CsLockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
+    for CsLockTable<N, P, O>
+{
     /// Runs `f` inside a critical section.
     ///
     /// Calling `with` again from inside `f` is a programming error that panics (the
@@ -114,7 +116,9 @@ impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
     /// static LOCKS: SpinLockTable<4, 32, 16> = SpinLockTable::new(Policy::new(100));
     /// ```
     pub const fn new(policy: Policy) -> Self {
-        SpinLockTable { table: spin::Mutex::new(LockTable::new(policy)) }
+        SpinLockTable {
+            table: spin::Mutex::new(LockTable::new(policy)),
+        }
     }
 
     /// Runs `f` if no other core holds the table, without waiting.
@@ -133,7 +137,9 @@ impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
 }
 
 #[cfg(feature = "spin")]
-impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O> for SpinLockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
+    for SpinLockTable<N, P, O>
+{
     /// Runs `f` while holding the spin lock. Calling `with` again from inside `f`
     /// deadlocks; use [`SpinLockTable::try_with`] where that could happen.
     fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>) -> R) -> R {
