@@ -14,6 +14,7 @@
 //! the requests in flight.
 
 mod auth;
+mod propfind;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -170,7 +171,11 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
         Ok(principal) => principal,
         Err(unauthorized) => return unauthorized.into_response(),
     };
-    match principal {
+    let (request, propfind) = match propfind::Expectation::of(request).await {
+        Ok(split) => split,
+        Err(response) => return response,
+    };
+    let response = match principal {
         Some(user) => {
             let mut config = DavConfig::new().principal(user.as_str());
             if let Some(locks) = &app.locks {
@@ -179,8 +184,11 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
             app.dav.handle_with(config, request).await
         }
         None => app.dav.handle(request).await,
+    };
+    match propfind {
+        Some(expected) => expected.complete(response).await,
+        None => response.into_response(),
     }
-    .into_response()
 }
 
 async fn shutdown_signal() {
