@@ -436,3 +436,46 @@ mod tests {
         assert!(!contains(b"/a/b", b"/a"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::string::String;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        #[test]
+        fn any_bytes_give_a_canonical_path_or_an_error(raw in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Ok(p) = Path::<48>::from_bytes(&raw) {
+                let s = p.as_str();
+                prop_assert!(s.starts_with('/'));
+                prop_assert!(s == "/" || !s.ends_with('/'));
+                prop_assert!(!s.contains("//"));
+                prop_assert!(s.split('/').all(|seg| seg != "." && seg != ".."));
+                // Canonical means stable: a second pass changes nothing (but '%' now reads
+                // as an escape, so only paths without it are compared).
+                if !s.contains('%') {
+                    prop_assert_eq!(Path::<48>::new(s).unwrap(), p);
+                }
+            }
+        }
+
+        #[test]
+        fn percent_encoding_a_path_does_not_change_its_canonical_form(
+            segs in proptest::collection::vec("[a-z.]{1,4}", 1..5),
+        ) {
+            let plain: String = segs.iter().map(|s| std::format!("/{s}")).collect();
+            let encoded: String = plain.bytes().map(|b| std::format!("%{b:02X}")).collect();
+            let encoded = std::format!("/{encoded}");
+            prop_assert_eq!(Path::<64>::new(&plain), Path::<64>::new(&encoded));
+        }
+
+        #[test]
+        fn any_text_parses_as_a_token_or_an_error(text in ".{0,60}") {
+            let _ = crate::LockToken::parse(&text);
+        }
+    }
+}
