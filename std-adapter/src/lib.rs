@@ -1,5 +1,7 @@
 //! The std layer of lockwarden: a thread-safe [`LockManager`] over the core's lock table
-//! with time from a [`Clock`] and tokens seeded by the operating system, and the parsing of
+//! with time from a [`Clock`] and tokens seeded by the operating system; conversions
+//! between `http` requests and responses and the core's lock check ([`request`],
+//! [`response`]); lock enforcement for axum in one line ([`LockLayer`]); and the parsing of
 //! `LOCK` request bodies ([`lockinfo`]).
 //!
 //! Every locking rule lives in the core crate `lockwarden`; this crate supplies what a
@@ -10,8 +12,14 @@
 pub mod clock;
 #[cfg(feature = "dav-server")]
 pub mod dav;
+pub mod layer;
 pub mod lockinfo;
 pub mod manager;
+pub mod request;
+pub mod response;
 
 pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
-pub use manager::{LockManager, LockSnapshot, ManagerError, Purger};
+pub use layer::{LockLayer, LockService};
+pub use manager::{LockManager, LockSnapshot, ManagerError, Purger, WritePermit};
+pub use request::{Principal, Resource, ResourceLookup, Resources};
+pub use response::{LockRejection, LockResponse};

@@ -184,6 +184,21 @@ impl fmt::Display for LockInfoError {
 
 impl std::error::Error for LockInfoError {}
 
+impl LockInfoError {
+    /// The core's kind of this error, which decides the response (400, "Malformed lockinfo
+    /// body") and its wording.
+    pub fn kind(&self) -> lockwarden::http::LockInfoError {
+        use lockwarden::http::LockInfoError as Kind;
+        match self {
+            LockInfoError::UnknownLockScope { .. } => Kind::LockScope,
+            LockInfoError::UnsupportedLockType { .. } => Kind::LockType,
+            LockInfoError::Missing { element, parent } => kind_of_element(&[element, parent]),
+            LockInfoError::Duplicate { element } => kind_of_element(&[element]),
+            _ => Kind::Malformed,
+        }
+    }
+}
+
 /// Parses a `LOCK` body with [`LockInfoLimits::DEFAULT`].
 ///
 /// # Examples
@@ -423,6 +438,21 @@ pub fn parse_lock_body_with(
         });
     }
     Ok(LockBody::Create(LockInfo { scope, owner }))
+}
+
+/// The kind of a missing or repeated element: about the lock type, the scope, or neither.
+fn kind_of_element(names: &[&str]) -> lockwarden::http::LockInfoError {
+    use lockwarden::http::LockInfoError as Kind;
+    if names
+        .iter()
+        .any(|n| n.contains("locktype") || n.contains("write"))
+    {
+        Kind::LockType
+    } else if names.iter().any(|n| n.contains("lockscope")) {
+        Kind::LockScope
+    } else {
+        Kind::Malformed
+    }
 }
 
 fn is_dav(ns: &ResolveResult<'_>) -> bool {

@@ -5,11 +5,14 @@
 //! Every decision is the table's; this type only supplies time, entropy, sharing and logs.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use http::request::Parts;
+use lockwarden::http::{Disclosure, Method, Outcome, Request};
 use lockwarden::{
     Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
     RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
@@ -101,6 +104,12 @@ impl<const P: usize> LockSnapshot<P> {
 struct Shared<const N: usize, const P: usize, const O: usize> {
     table: Mutex<LockTable<N, P, O>>,
     clock: Box<dyn Clock>,
+    /// Writes admitted by the lock layer hold it shared until the write is done; granting
+    /// a lock takes it exclusively, so no lock is granted between a write's check and the
+    /// end of that write.
+    writes: Arc<tokio::sync::RwLock<()>>,
+    /// Whether refusals name the owner of the blocking lock.
+    show_owners: AtomicBool,
 }
 
 /// A lock table shared between threads, with time from a [`Clock`].
@@ -180,6 +189,8 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             shared: Arc::new(Shared {
                 table: Mutex::new(table),
                 clock: Box::new(clock),
+                writes: Arc::new(tokio::sync::RwLock::new(())),
+                show_owners: AtomicBool::new(true),
             }),
         })
     }
@@ -192,6 +203,58 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The table's policy.
     pub fn policy(&self) -> Policy {
         *self.table().policy()
+    }
+
+    /// What refusals show of other clients' locks (by default, their owner text).
+    pub fn disclosure(&self) -> Disclosure {
+        Disclosure {
+            owner: self.shared.show_owners.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets what refusals show of other clients' locks, for a deployment that must hide
+    /// who holds a lock.
+    pub fn set_disclosure(&self, disclosure: Disclosure) {
+        self.shared
+            .show_owners
+            .store(disclosure.owner, Ordering::Relaxed);
+    }
+
+    /// The whole locking outcome of an HTTP request, decided by the core
+    /// ([`lockwarden::http::check`]) with the current tick: allowed, a lock granted,
+    /// refreshed or released, or a refusal. Build `request` with
+    /// [`check_request`](crate::request::check_request).
+    ///
+    /// A request that creates a lock should go through [`LockManager::check_lock`]
+    /// instead, which first lets the writes admitted by the lock layer finish.
+    pub fn check(&self, request: &Request<'_>) -> Outcome<P, O> {
+        let mut table = self.table();
+        let now = self.now();
+        purge_and_report(&mut table, now);
+        let outcome = lockwarden::http::check(&mut *table, now, request);
+        drop(table);
+        report(request, &outcome);
+        outcome
+    }
+
+    /// Like [`LockManager::check`], after every write that the lock layer admitted has
+    /// finished, so that a lock is never granted while a write it would have refused is
+    /// still in progress (the core's check and the write must not be separated by a
+    /// grant). `parts` are those of the request being answered: a write permit the layer
+    /// put in them is released first, so a handler behind the layer does not wait for
+    /// itself.
+    pub async fn check_lock(&self, parts: &Parts, request: &Request<'_>) -> Outcome<P, O> {
+        if let Some(permit) = parts.extensions.get::<WritePermit>() {
+            permit.release();
+        }
+        let _no_write_in_progress = self.shared.writes.write().await;
+        self.check(request)
+    }
+
+    /// A permit for a write admitted by a lock check; held until the write is done.
+    pub(crate) async fn write_permit(&self) -> WritePermit {
+        let guard = Arc::clone(&self.shared.writes).read_owned().await;
+        WritePermit(Arc::new(Mutex::new(Some(guard))))
     }
 
     /// Runs `f` on the table with the current tick, under the mutex: for the operations that
@@ -449,6 +512,71 @@ impl Drop for Purger {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// The permit of a write admitted by the lock layer, also put in the request's extensions
+/// so that a handler that takes a lock can release it first.
+#[derive(Debug, Clone)]
+pub struct WritePermit(Arc<Mutex<Option<tokio::sync::OwnedRwLockReadGuard<()>>>>);
+
+impl WritePermit {
+    /// Ends the permit: locks may be granted again once no other write holds one.
+    pub fn release(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
+
+/// Logs what a lock check did.
+fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outcome<P, O>) {
+    let principal = request.principal;
+    let path = String::from_utf8_lossy(request.target);
+    match outcome {
+        Outcome::Allowed => {}
+        Outcome::Granted { lock, created } => tracing::info!(
+            target: "lockwarden",
+            path = lock.root.as_str(),
+            scope = lock.scope.as_str(),
+            depth = lock.depth.as_str(),
+            owner = lock.owner.as_str(),
+            principal,
+            timeout = %Secs(lock.timeout),
+            created,
+            "lock granted"
+        ),
+        Outcome::Refreshed { lock } => tracing::info!(
+            target: "lockwarden",
+            path = lock.root.as_str(),
+            principal,
+            timeout = %Secs(lock.timeout),
+            "lock refreshed"
+        ),
+        Outcome::Unlocked => {
+            tracing::info!(target: "lockwarden", path = %path, principal, "lock released")
+        }
+        Outcome::Refused { refusal, .. } => {
+            let status = refusal.meaning().status;
+            let mut reason = String::new();
+            let _ = refusal.write_detail(&mut reason);
+            match request.method {
+                Method::Lock => tracing::info!(
+                    target: "lockwarden", path = %path, principal, status, reason, "lock refused"
+                ),
+                Method::Unlock => tracing::info!(
+                    target: "lockwarden", path = %path, principal, status, reason, "unlock refused"
+                ),
+                method => tracing::debug!(
+                    target: "lockwarden",
+                    method = method.as_str(),
+                    path = %path,
+                    principal,
+                    status,
+                    reason,
+                    "request refused"
+                ),
+            }
+        }
+        _ => {}
     }
 }
 
