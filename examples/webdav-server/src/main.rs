@@ -15,6 +15,7 @@
 
 mod auth;
 mod propfind;
+mod request_target;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -159,7 +160,7 @@ async fn serve(app: App, options: &Options) -> Result<(), Box<dyn std::error::Er
     );
     println!("listening on http://{address}/");
     let router = Router::new().fallback(handle).with_state(app);
-    axum::serve(listener, router)
+    axum::serve(request_target::GuardedListener(listener), router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");
