@@ -102,7 +102,17 @@ story=(
     'mcu-demo: all [0-9]+ checks passed'
 )
 # The 423 that B is shown, as composed by the core's protocol layer.
-response=()
+response=(
+    '    HTTP/1.1 423 Locked'
+    '    Content-Type: application/problem\+json'
+    '    Cache-Control: no-store'
+    '    Retry-After: [0-9]+'
+    '    \{"type":"https://lockwarden.dev/problems/resource-locked",.*"lockRoot":"/config/network",.*"owner":"client A \(network tool\)".*\}'
+)
+# Without the protocol layer, B is shown the table's conflict.
+conflict=(
+    '    locked by the exclusive lock on /config/network \(depth infinity\) held by "client A \(network tool\)", expiring in [0-9]+ ticks'
+)
 # The core's own lock events, logged through defmt and stamped with the tick.
 events=(
     '[0-9]+ DEBUG lock granted on /config/network'
@@ -119,7 +129,7 @@ build microbit-spin thumbv6m-none-eabi board-microbit,http
 build wrong thumbv7m-none-eabi board-lm3s6965evb,http,wrong-expectation
 
 run bare lm3s6965evb text 0 'mcu-demo: all 3 checks passed'
-run table lm3s6965evb text 0 "${story[@]}"
+run table lm3s6965evb text 0 "${story[@]}" "${conflict[@]}"
 run http lm3s6965evb text 0 "${story[@]}" "${response[@]}"
 run defmt lm3s6965evb defmt 0 "${story[@]}" "${response[@]}" "${events[@]}"
 run microbit-spin microbit text 0 "mcu-demo on microbit \(Cortex-M0\).*" "${story[@]}" "${response[@]}"

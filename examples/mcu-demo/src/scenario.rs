@@ -6,15 +6,17 @@
 //! B locks, and unlocks. The LED is checked against the table at every step.
 
 use lock_indicator::Change;
+use lockwarden::sync::SharedLockTable;
+#[cfg(not(feature = "http"))]
+use lockwarden::{Access, WriteError};
 use lockwarden::{
-    Access, Depth, LockRequest, Path, RefreshError, Tick, Ticks, Timeout, UnlockError, WriteError,
+    Depth, LockRequest, LockToken, Path, RefreshError, Tick, Ticks, Timeout, UnlockError,
 };
 
 use crate::board::LedPin;
 use crate::report::{check, fail};
-use crate::shared::{self, OWNER_LEN, PATH_LEN, TABLE};
+use crate::shared::{self, PATH_LEN, TABLE};
 use crate::{clock, report};
-use lockwarden::sync::SharedLockTable;
 
 /// How long A asks to hold its lock.
 const LOCK_TICKS: u32 = 40;
@@ -62,29 +64,28 @@ pub fn run(led: LedPin) {
 
     // B writes below the locked collection without a token.
     let now = Tick(clock::now());
-    let refused = TABLE.with(|table| table.authorize(now, &wifi, Access::Resource, &[], None));
-    if let Err(WriteError::Locked(conflict)) = &refused {
-        say!("tick {}: B writes {} without a token: refused", now.0, wifi);
-        show_refusal(conflict);
-    }
+    say!("tick {}: B writes {} without a token", now.0, wifi);
+    let refused = put(now, &wifi, None, Show::Refusal);
     #[cfg(not(feature = "wrong-expectation"))]
     check(
         "B's write to /config/network/wifi is refused with 423 Locked",
-        matches!(refused, Err(WriteError::Locked(ref c)) if c.root == network),
+        refused
+            == WriteAnswer::Locked {
+                root: network.clone(),
+            },
     );
     #[cfg(feature = "wrong-expectation")]
     check(
         "B's write to /config/network/wifi is accepted while A holds the lock (wrong on purpose)",
-        refused.is_ok(),
+        refused == WriteAnswer::Allowed,
     );
 
     // A writes with its token.
     let now = Tick(clock::now());
-    let allowed =
-        TABLE.with(|table| table.authorize(now, &wifi, Access::Resource, &[a.token], None));
+    let allowed = put(now, &wifi, Some(&a.token), Show::Refusal);
     check(
         "A's write to /config/network/wifi with its token is allowed",
-        allowed.is_ok(),
+        allowed == WriteAnswer::Allowed,
     );
 
     // A refreshes a little later: the lock now ends LOCK_TICKS after the refresh.
@@ -112,11 +113,13 @@ pub fn run(led: LedPin) {
     // Just before the expiry the lock still stands (the table is asked about that tick).
     let last_locked_tick = Tick(expires_at.wrapping_sub(1));
     wait_for(last_locked_tick.0);
-    let still_refused =
-        TABLE.with(|table| table.authorize(last_locked_tick, &wifi, Access::Resource, &[], None));
+    let still_refused = put(last_locked_tick, &wifi, None, Show::Nothing);
     check(
         "one tick before the expiry B's write is still refused",
-        matches!(still_refused, Err(WriteError::Locked(_))),
+        still_refused
+            == WriteAnswer::Locked {
+                root: network.clone(),
+            },
     );
 
     // Nobody unlocks: the ticks alone end the lock.
@@ -142,18 +145,17 @@ pub fn run(led: LedPin) {
     );
 
     let now = Tick(clock::now());
-    let accepted = TABLE.with(|table| table.authorize(now, &wifi, Access::Resource, &[], None));
+    let accepted = put(now, &wifi, None, Show::Refusal);
     say!(
         "tick {}: B writes {} without a token: {}",
         now.0,
         wifi,
-        if accepted.is_ok() {
-            "accepted"
-        } else {
-            "refused"
-        }
+        accepted.as_str()
     );
-    check("after the expiry B's write succeeds", accepted.is_ok());
+    check(
+        "after the expiry B's write succeeds",
+        accepted == WriteAnswer::Allowed,
+    );
     let late = TABLE.with(|table| table.refresh(now, &network, &a.token, None, None));
     check(
         "A's refresh after the expiry finds no lock (412)",
@@ -194,9 +196,99 @@ pub fn run(led: LedPin) {
     );
 }
 
-/// What B is told when its write is refused.
-fn show_refusal(conflict: &lockwarden::Conflict<PATH_LEN, OWNER_LEN>) {
-    say!("{}", conflict);
+/// What a write met.
+#[derive(Debug, PartialEq, Eq)]
+enum WriteAnswer {
+    /// No lock stands in the way.
+    Allowed,
+    /// 423: the lock rooted here blocks it.
+    Locked { root: DemoPath },
+    /// Anything else (a scenario that gets it has gone wrong).
+    Refused,
+}
+
+impl WriteAnswer {
+    const fn as_str(&self) -> &'static str {
+        match self {
+            WriteAnswer::Allowed => "allowed",
+            WriteAnswer::Locked { .. } => "refused (423 Locked)",
+            WriteAnswer::Refused => "refused",
+        }
+    }
+}
+
+/// Whether a refusal is printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Show {
+    Refusal,
+    Nothing,
+}
+
+/// A client writes `target` (an HTTP `PUT` from a config tool), submitting `token` in an
+/// `If` header when it has one. The core's protocol layer decides in one call and
+/// composes the refusal: status line, headers and problem+json body.
+#[cfg(feature = "http")]
+fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
+    use core::fmt::Write;
+    use lockwarden::http::{Disclosure, Method, Outcome, Refusal, Request, SliceWriter, check};
+
+    let mut if_buf = [0u8; 64];
+    let mut if_value = SliceWriter::new(&mut if_buf);
+    let mut request =
+        Request::new(Method::Put, target.as_str().as_bytes()).header("Accept", b"application/json");
+    if let Some(token) = token {
+        if write!(if_value, "(<{token}>)").is_err() {
+            fail("the If header fits its buffer");
+        }
+        request = request.header("If", if_value.as_bytes());
+    }
+    let outcome = TABLE.with(|table| check(table, now, &request));
+
+    if show == Show::Refusal && !outcome.is_allowed() {
+        let mut response = [0u8; 1024];
+        match outcome.response_into(&mut response, Disclosure::default()) {
+            Ok(len) => print_response(response.get(..len).unwrap_or_default()),
+            Err(_) => fail("the response fits its 1024-byte buffer"),
+        }
+    }
+    match outcome {
+        Outcome::Allowed => WriteAnswer::Allowed,
+        Outcome::Refused {
+            refusal: Refusal::Locked { lock, .. },
+            ..
+        } => WriteAnswer::Locked { root: lock.root },
+        _ => WriteAnswer::Refused,
+    }
+}
+
+/// Prints a response line by line, as it goes out on the wire.
+#[cfg(feature = "http")]
+fn print_response(bytes: &[u8]) {
+    let Ok(text) = core::str::from_utf8(bytes) else {
+        fail("the response is UTF-8")
+    };
+    for line in text.split("\r\n") {
+        say!("    {}", line);
+    }
+}
+
+/// A client writes `target`, submitting `token` when it has one. Without the protocol
+/// layer the table answers, and a refusal shows the conflict.
+#[cfg(not(feature = "http"))]
+fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
+    let submitted = token.map(core::slice::from_ref).unwrap_or_default();
+    match TABLE.with(|table| table.authorize(now, target, Access::Resource, submitted, None)) {
+        Ok(()) => WriteAnswer::Allowed,
+        Err(WriteError::Locked(conflict)) => {
+            if show == Show::Refusal {
+                say!("    {}", conflict);
+            }
+            WriteAnswer::Locked {
+                root: conflict.root,
+            }
+        }
+        Err(_) => WriteAnswer::Refused,
+    }
 }
 
 /// Checks that the LED is lit exactly when the table holds a live lock, and that a lock is
