@@ -37,6 +37,9 @@ cargo fmt --check -p mcu-demo -p lock-indicator
 cargo test --quiet --target x86_64-unknown-linux-gnu -p lock-indicator
 cargo clippy --quiet --target x86_64-unknown-linux-gnu -p lock-indicator --all-targets -- -D warnings
 cargo clippy --quiet --release -- -D warnings
+for features in board-lm3s6965evb board-lm3s6965evb,table board-lm3s6965evb,http,defmt; do
+    cargo clippy --quiet --release --no-default-features --features "$features" -- -D warnings
+done
 cargo clippy --quiet --release --target thumbv6m-none-eabi --no-default-features \
     --features board-microbit,http -- -D warnings
 
