@@ -416,6 +416,39 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             .collect()
     }
 
+    /// The `DAV:lockdiscovery` property of `path` for a PROPFIND (RFC 4918 §15.8): every
+    /// live lock that covers it, each token shown only to whom the core allows
+    /// ([`may_see_token`](lockwarden::http::may_see_token): a lock's own principal, or
+    /// everyone for an anonymous lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, Path, Policy};
+    /// use lockwarden_std::{LockManager, TICK_HZ};
+    ///
+    /// let manager: LockManager = LockManager::new(Policy::new(TICK_HZ)).unwrap();
+    /// let path = Path::new("/config").unwrap();
+    /// manager.lock(&LockRequest::exclusive(&path, "alice").principal("alice")).unwrap();
+    /// let xml = manager.lockdiscovery(&path, Some("bob"));
+    /// assert!(xml.starts_with("<D:lockdiscovery><D:activelock>"));
+    /// assert!(!xml.contains("urn:uuid:"));
+    /// assert!(manager.lockdiscovery(&path, Some("alice")).contains("urn:uuid:"));
+    /// ```
+    pub fn lockdiscovery(&self, path: &Path<P>, viewer: Option<&str>) -> String {
+        let table = self.table();
+        let now = self.now();
+        let mut xml = String::new();
+        // Writing into a String cannot fail.
+        let _ = lockwarden::http::write_lockdiscovery(
+            &mut xml,
+            table.locks_covering(now, path),
+            TICK_HZ,
+            |lock| lockwarden::http::may_see_token(lock, viewer),
+        );
+        xml
+    }
+
     /// Releases every lock rooted at `path`, whoever holds it (an administrator's action);
     /// returns how many were released.
     pub fn force_unlock(&self, path: &Path<P>) -> usize {
