@@ -272,7 +272,7 @@ impl<const P: usize, const O: usize> fmt::Display for Conflict<P, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "locked by the {} lock on {} (depth {}) held by {:?}",
+            "locked by the {} lock on {} (depth {}) held by \"{}\"",
             self.scope, self.root, self.depth, self.owner
         )?;
         match self.remaining {
