@@ -32,7 +32,7 @@ use lockwarden::http::{BodyFormat, Method, Outcome, Refusal};
 use tower::{Layer, Service};
 
 use crate::lockinfo::{LockBody, LockInfoLimits, parse_lock_body};
-use crate::manager::LockManager;
+use crate::manager::{LockManager, WritePermit};
 use crate::request::{
     AssumeExisting, ResourceLookup, Resources, SharedLookup, check_request, method_of,
 };
@@ -149,7 +149,13 @@ where
         let lookup = Arc::clone(&self.lookup);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let permit = if method.is_read() {
+            // A write already admitted by an outer layer of the same manager holds a
+            // permit: a second one could wait behind a LOCK that waits for the first.
+            let admitted = parts
+                .extensions
+                .get::<WritePermit>()
+                .is_some_and(|p| manager.issued(p));
+            let permit = if method.is_read() || admitted {
                 None
             } else {
                 Some(manager.write_permit().await)

@@ -244,7 +244,11 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// put in them is released first, so a handler behind the layer does not wait for
     /// itself.
     pub async fn check_lock(&self, parts: &Parts, request: &Request<'_>) -> Outcome<P, O> {
-        if let Some(permit) = parts.extensions.get::<WritePermit>() {
+        if let Some(permit) = parts
+            .extensions
+            .get::<WritePermit>()
+            .filter(|p| self.issued(p))
+        {
             permit.release();
         }
         let _no_write_in_progress = self.shared.writes.write().await;
@@ -253,8 +257,17 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// A permit for a write admitted by a lock check; held until the write is done.
     pub(crate) async fn write_permit(&self) -> WritePermit {
-        let guard = Arc::clone(&self.shared.writes).read_owned().await;
-        WritePermit(Arc::new(Mutex::new(Some(guard))))
+        let gate = Arc::clone(&self.shared.writes);
+        let guard = Arc::clone(&gate).read_owned().await;
+        WritePermit {
+            guard: Arc::new(Mutex::new(Some(guard))),
+            gate: Arc::downgrade(&gate),
+        }
+    }
+
+    /// Whether `permit` was issued by this manager.
+    pub(crate) fn issued(&self, permit: &WritePermit) -> bool {
+        std::ptr::eq(permit.gate.as_ptr(), Arc::as_ptr(&self.shared.writes))
     }
 
     /// Runs `f` on the table with the current tick, under the mutex: for the operations that
@@ -551,12 +564,19 @@ impl Drop for Purger {
 /// The permit of a write admitted by the lock layer, also put in the request's extensions
 /// so that a handler that takes a lock can release it first.
 #[derive(Debug, Clone)]
-pub struct WritePermit(Arc<Mutex<Option<tokio::sync::OwnedRwLockReadGuard<()>>>>);
+pub struct WritePermit {
+    guard: Arc<Mutex<Option<tokio::sync::OwnedRwLockReadGuard<()>>>>,
+    /// Which manager's gate the permit is of.
+    gate: Weak<tokio::sync::RwLock<()>>,
+}
 
 impl WritePermit {
     /// Ends the permit: locks may be granted again once no other write holds one.
     pub fn release(&self) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.guard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 }
 

@@ -710,3 +710,59 @@ async fn a_handler_behind_the_layer_can_take_a_lock_without_waiting_for_itself()
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(manager.len(), 1);
 }
+
+#[tokio::test]
+async fn a_write_through_two_layers_of_one_manager_does_not_wait_behind_a_waiting_lock() {
+    let manager = Manager::with_clock(Policy::new(TICK_HZ), ManualClock::new()).unwrap();
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+    let go = Arc::new(tokio::sync::Mutex::new(Some(go_rx)));
+    // Holds the request between the outer and the inner layer until told to go on.
+    let pause = middleware::from_fn(move |request: Request, next: Next| {
+        let entered = Arc::clone(&entered);
+        let go = Arc::clone(&go);
+        async move {
+            if let Some(tx) = entered.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            if let Some(rx) = go.lock().await.take() {
+                let _ = rx.await;
+            }
+            next.run(request).await
+        }
+    });
+    let router: Router = Router::new()
+        .route("/config", any(|| async { StatusCode::NO_CONTENT }))
+        .layer(LockLayer::new(manager.clone()))
+        .layer(pause)
+        .layer(LockLayer::new(manager.clone()));
+
+    let write = tokio::spawn(router.oneshot(put("/config").body(Body::empty()).unwrap()));
+    entered_rx.await.unwrap();
+    let locker = manager.clone();
+    let lock = tokio::spawn(async move {
+        let request = http::Request::builder()
+            .method("LOCK")
+            .uri("/config")
+            .body(Body::from(lockinfo("exclusive", "late")))
+            .unwrap();
+        locker
+            .respond(request, &Resources::target(Resource::existing(None)))
+            .await
+            .outcome
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    go_tx.send(()).unwrap();
+    let written = tokio::time::timeout(Duration::from_secs(5), write)
+        .await
+        .expect("the inner layer waited behind the LOCK that waits for the outer one")
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.status(), StatusCode::NO_CONTENT);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), lock)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(outcome, lockwarden::http::Outcome::Granted { .. }));
+}
