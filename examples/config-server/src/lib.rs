@@ -1,0 +1,160 @@
+//! config-server: a device-configuration HTTP API that refuses conflicting edits with
+//! `423 Locked`.
+//!
+//! The configuration is a JSON document of sections (`/config/network`, `/config/wifi`,
+//! ...). Clients read them with ETags, replace them with `PUT` and merge into them with
+//! `PATCH` (RFC 7396). Before editing, a client takes a lock, either the WebDAV way
+//! (`LOCK`/`UNLOCK`, RFC 4918) or the JSON way (`POST`/`DELETE` on
+//! `/config/{section}/lock`), and sends the token with its writes as `If: (<token>)`.
+//! Every locking decision is made by the lockwarden lock table.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use config_server::{App, Settings};
+//! let app = App::open(Settings::default())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! config_server::serve(listener, app, config_server::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod config;
+mod locking;
+pub mod options;
+pub mod problem;
+mod routes;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use lockwarden_std::LockManager;
+use tokio::net::TcpListener;
+
+use crate::auth::{Users, UsersFileError};
+use crate::config::{ConfigDocument, DocumentError, RenderedDocument};
+use crate::options::ServerOptions;
+use crate::storage::{Storage, StorageError};
+
+/// How an [`App`] is built.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The command-line options.
+    pub options: ServerOptions,
+    /// Test switch, `false` only to demonstrate what locks prevent: writes then ignore
+    /// every lock (locks are still granted and listed). Never off in the binary.
+    pub enforcement_disabled: bool,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory or its document could not be used.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The embedded default document is broken (a build defect).
+    #[error("the embedded default configuration is invalid: {0}")]
+    EmbeddedDefault(#[from] DocumentError),
+    /// The users file could not be used.
+    #[error(transparent)]
+    Users(#[from] UsersFileError),
+    /// The lock table could not be set up.
+    #[error("lock table: {0}")]
+    Locks(#[from] lockwarden_std::ManagerError),
+}
+
+/// The server's state: the configuration, its storage, the lock table and the users.
+#[derive(Debug)]
+pub struct App {
+    document: RwLock<Arc<RenderedDocument>>,
+    // One writer at a time, from the lock check to the durable store: a write checked
+    // against the locks is the write that is stored, in the order acknowledged.
+    writer: tokio::sync::Mutex<()>,
+    storage: Storage,
+    locks: LockManager,
+    users: Option<Users>,
+    enforce_locks: bool,
+}
+
+impl App {
+    /// Loads the configuration (from the data directory, or the embedded defaults), the
+    /// users file, and sets up an empty lock table.
+    pub fn open(settings: Settings) -> Result<Arc<App>, StartupError> {
+        let options = &settings.options;
+        let (storage, document) = match &options.data_dir {
+            Some(dir) => Storage::open(dir)?,
+            None => (Storage::in_memory(), ConfigDocument::embedded_default()?),
+        };
+        let users = options.users.as_deref().map(Users::load).transpose()?;
+        Ok(Arc::new(App {
+            document: RwLock::new(Arc::new(RenderedDocument::new(document))),
+            writer: tokio::sync::Mutex::new(()),
+            storage,
+            locks: LockManager::new(options.policy())?,
+            users,
+            enforce_locks: !settings.enforcement_disabled,
+        }))
+    }
+
+    /// The configuration as last stored.
+    pub fn document(&self) -> Arc<RenderedDocument> {
+        match self.document.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn set_document(&self, document: RenderedDocument) {
+        let document = Arc::new(document);
+        match self.document.write() {
+            Ok(mut guard) => *guard = document,
+            Err(poisoned) => *poisoned.into_inner() = document,
+        }
+    }
+
+    /// The lock table.
+    pub fn locks(&self) -> &LockManager {
+        &self.locks
+    }
+}
+
+/// The HTTP routes of the server.
+pub fn router(app: Arc<App>) -> axum::Router {
+    routes::router(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

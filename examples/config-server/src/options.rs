@@ -1,0 +1,136 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lockwarden::Policy;
+use lockwarden_std::TICK_HZ;
+
+/// A device-configuration HTTP API that refuses conflicting edits with 423 Locked.
+#[derive(Debug, Parser)]
+#[command(name = "config-server", version, about)]
+pub struct Cli {
+    /// What to run; without one, the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// How the server runs.
+    #[command(flatten)]
+    pub server: ServerOptions,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Reads a password from standard input and prints a users-file line `USER:HASH`
+    /// (Argon2id), e.g. `config-server hash-password alice >> users.txt`.
+    HashPassword {
+        /// The user name (no ':').
+        user: String,
+    },
+}
+
+/// How the server runs.
+#[derive(Debug, Clone, Args)]
+pub struct ServerOptions {
+    /// Address to listen on (loopback by default: a device exposes its API on purpose).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory that keeps the configuration across restarts (`config.json`, written
+    /// atomically). Without it the embedded defaults are served from memory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Users file (`USER:ARGON2-HASH` lines, see `hash-password`): requires HTTP Basic
+    /// authentication and makes the user the principal of its locks.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Timeout granted to a lock request that names none, in seconds.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub default_timeout: u64,
+    /// Longest timeout granted, in seconds; longer requests are clamped to it.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub max_timeout: u64,
+    /// Grant `Timeout: Infinite` as asked (locks that last until released) instead of
+    /// the maximum timeout.
+    #[arg(long)]
+    pub infinite_locks: bool,
+    /// Most live locks one authenticated user may hold at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_locks_per_user: u16,
+}
+
+impl ServerOptions {
+    /// The lock table's policy these options describe.
+    pub fn policy(&self) -> Policy {
+        let policy = Policy::new(TICK_HZ)
+            .with_max_timeout_secs(self.max_timeout)
+            .with_default_timeout_secs(self.default_timeout.min(self.max_timeout))
+            .with_max_locks_per_principal(self.max_locks_per_user);
+        if self.infinite_locks {
+            policy.with_infinite_locks()
+        } else {
+            policy
+        }
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        // The defaults of the command line, so that code and `--help` cannot disagree.
+        Cli::parse_from(["config-server"]).server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockwarden::{Ticks, Timeout};
+
+    #[test]
+    fn no_arguments_serve_on_loopback_8080_in_memory() {
+        let cli = Cli::parse_from(["config-server"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.server.listen.to_string(), "127.0.0.1:8080");
+        assert!(cli.server.data_dir.is_none() && cli.server.users.is_none());
+    }
+
+    #[test]
+    fn timeout_options_become_the_table_policy() {
+        let cli = Cli::parse_from([
+            "config-server",
+            "--default-timeout",
+            "30",
+            "--max-timeout",
+            "60",
+            "--max-locks-per-user",
+            "2",
+        ]);
+        let p = cli.server.policy();
+        assert_eq!(p.default_timeout, Ticks::from_secs(30, TICK_HZ));
+        assert_eq!(p.max_timeout, Ticks::from_secs(60, TICK_HZ));
+        assert_eq!(p.max_locks_per_principal, 2);
+        assert_eq!(
+            p.grant(Some(Timeout::Infinite)),
+            Timeout::Finite(p.max_timeout)
+        );
+        let infinite = Cli::parse_from(["config-server", "--infinite-locks"])
+            .server
+            .policy();
+        assert_eq!(infinite.grant(Some(Timeout::Infinite)), Timeout::Infinite);
+    }
+
+    #[test]
+    fn a_default_timeout_above_the_maximum_is_clamped_to_it() {
+        let cli = Cli::parse_from([
+            "config-server",
+            "--default-timeout",
+            "90",
+            "--max-timeout",
+            "60",
+        ]);
+        assert_eq!(
+            cli.server.policy().default_timeout,
+            Ticks::from_secs(60, TICK_HZ)
+        );
+    }
+}
