@@ -464,7 +464,8 @@ pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&s
 
 /// Writes a `DAV:lockdiscovery` element (RFC 4918 §15.8) for a PROPFIND `prop`: one
 /// `activelock` per lock, its timeout the time remaining, its token only where
-/// `show_token` allows (see [`may_see_token`]).
+/// `show_token` allows (see [`may_see_token`]). The element declares the `D` prefix
+/// for `DAV:` itself, so it is well-formed in any document.
 ///
 /// # Examples
 ///
@@ -487,7 +488,8 @@ pub fn write_lockdiscovery<'t, const P: usize>(
     tick_hz: u32,
     show_token: impl Fn(&ActiveLock<'t, P>) -> bool,
 ) -> fmt::Result {
-    w.write_str("<D:lockdiscovery>")?;
+    // Declares its prefix so that it is well-formed wherever it is embedded.
+    w.write_str("<D:lockdiscovery xmlns:D=\"DAV:\">")?;
     for lock in locks {
         activelock(
             w,
