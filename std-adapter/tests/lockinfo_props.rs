@@ -34,10 +34,10 @@ proptest! {
     ) {
         let at = (0..=at).rev().find(|i| VALID.is_char_boundary(*i)).unwrap_or(0);
         let body = format!("{}{}{}", &VALID[..at], insert, &VALID[at..]);
-        if let Ok(LockBody::Create(info)) = parse_lock_body(body.as_bytes()) {
-            if let Some(owner) = info.owner {
-                prop_assert!(body.contains(&owner.markup));
-            }
+        if let Ok(LockBody::Create(info)) = parse_lock_body(body.as_bytes())
+            && let Some(owner) = info.owner
+        {
+            prop_assert!(body.contains(&owner.markup));
         }
     }
 
