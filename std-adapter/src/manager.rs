@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use http::request::Parts;
-use lockwarden::http::{Disclosure, Method, Outcome, Request};
+use lockwarden::http::{Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
     Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
     RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
@@ -97,7 +97,7 @@ impl<const P: usize> LockSnapshot<P> {
 
     /// Whole seconds left, rounded up; `None` for a lock without timeout.
     pub fn remaining_secs(&self) -> Option<u32> {
-        self.remaining.ticks().map(|t| t.as_secs_ceil(TICK_HZ))
+        lockwarden::http::Expiry::from_timeout(self.remaining, TICK_HZ).seconds()
     }
 }
 
@@ -292,7 +292,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 depth = request.depth.as_str(),
                 owner = request.owner,
                 principal = request.principal,
-                timeout = %Secs(granted.timeout),
+                timeout = %TimeoutValue(granted.timeout, TICK_HZ),
                 "lock granted"
             ),
             Err(error) => tracing::info!(
@@ -326,7 +326,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 target: "lockwarden",
                 path = path.as_str(),
                 principal,
-                timeout = %Secs(granted.timeout),
+                timeout = %TimeoutValue(granted.timeout, TICK_HZ),
                 "lock refreshed"
             ),
             Err(error) => tracing::info!(
@@ -593,7 +593,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
             depth = lock.depth.as_str(),
             owner = lock.owner.as_str(),
             principal,
-            timeout = %Secs(lock.timeout),
+            timeout = %TimeoutValue(lock.timeout, TICK_HZ),
             created,
             "lock granted"
         ),
@@ -601,7 +601,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
             target: "lockwarden",
             path = lock.root.as_str(),
             principal,
-            timeout = %Secs(lock.timeout),
+            timeout = %TimeoutValue(lock.timeout, TICK_HZ),
             "lock refreshed"
         ),
         Outcome::Unlocked => {
@@ -646,16 +646,4 @@ fn purge_and_report<const N: usize, const P: usize, const O: usize>(
 
 fn duration_of(ticks: Ticks) -> Duration {
     Duration::from_millis(u64::from(ticks.0) * 1000 / u64::from(TICK_HZ))
-}
-
-/// A timeout for logs: `180s` or `infinite`.
-struct Secs(Timeout);
-
-impl fmt::Display for Secs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Timeout::Finite(t) => write!(f, "{}s", t.as_secs_ceil(TICK_HZ)),
-            Timeout::Infinite => f.write_str("infinite"),
-        }
-    }
 }

@@ -80,7 +80,7 @@ fn granting_refreshing_and_releasing_a_lock_are_logged_without_its_token() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("lock refreshed") && l.contains("180s"))
+            .any(|l| l.contains("lock refreshed") && l.contains("Second-180"))
     );
     assert!(lines.iter().any(|l| l.contains("lock released")));
     let token = granted.token.to_string();
