@@ -32,7 +32,9 @@ use lockwarden::http::{BodyFormat, Method, Outcome, Refusal};
 use tower::{Layer, Service};
 
 use crate::lockinfo::{LockBody, LockInfoLimits, parse_lock_body};
-use crate::manager::{LockManager, WritePermit};
+use crate::manager::{
+    DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, WritePermit,
+};
 use crate::request::{
     AssumeExisting, ResourceLookup, Resources, SharedLookup, check_request, method_of,
 };
@@ -42,7 +44,11 @@ use crate::response::LockResponse;
 use crate::request::Principal;
 
 /// A tower layer that checks every request against a [`LockManager`].
-pub struct LockLayer<const N: usize, const P: usize, const O: usize> {
+pub struct LockLayer<
+    const N: usize = DEFAULT_LOCKS,
+    const P: usize = DEFAULT_PATH_LEN,
+    const O: usize = DEFAULT_OWNER_LEN,
+> {
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,
 }
@@ -96,7 +102,12 @@ impl<S, const N: usize, const P: usize, const O: usize> Layer<S> for LockLayer<N
 }
 
 /// The service [`LockLayer`] wraps around a router or handler.
-pub struct LockService<S, const N: usize, const P: usize, const O: usize> {
+pub struct LockService<
+    S,
+    const N: usize = DEFAULT_LOCKS,
+    const P: usize = DEFAULT_PATH_LEN,
+    const O: usize = DEFAULT_OWNER_LEN,
+> {
     inner: S,
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,

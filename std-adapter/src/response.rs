@@ -9,6 +9,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use lockwarden::http::{BodyFormat, Disclosure, Outcome, Refusal};
 
+use crate::manager::{DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN};
+
 /// The `http` response for an outcome: its status, headers and body bytes.
 ///
 /// [`Outcome::Allowed`] gives an empty 200: a server serves the request instead.
@@ -53,7 +55,7 @@ pub fn http_response<const P: usize, const O: usize>(
 /// The answer to a lock check, as an axum response; keeps the outcome so that the handler
 /// can look at it first (a `LOCK` that answers 201 asks the server to create the resource).
 #[derive(Debug, Clone)]
-pub struct LockResponse<const P: usize, const O: usize> {
+pub struct LockResponse<const P: usize = DEFAULT_PATH_LEN, const O: usize = DEFAULT_OWNER_LEN> {
     /// The core's outcome.
     pub outcome: Outcome<P, O>,
     /// What refusals show of other clients' locks.
@@ -98,7 +100,7 @@ impl<const P: usize, const O: usize> IntoResponse for LockResponse<P, O> {
 /// assert_eq!(response.headers()["content-type"], "application/xml; charset=\"utf-8\"");
 /// ```
 #[derive(Debug, Clone)]
-pub struct LockRejection<const P: usize, const O: usize> {
+pub struct LockRejection<const P: usize = DEFAULT_PATH_LEN, const O: usize = DEFAULT_OWNER_LEN> {
     /// Why.
     pub refusal: Refusal<P, O>,
     /// The body format the client gets.
