@@ -287,7 +287,7 @@ pub fn parse_lock_body_with(
             }
             Event::Start(ref element) | Event::Empty(ref element) => {
                 let empty = matches!(event, Event::Empty(_));
-                check_attributes(element)?;
+                check_attributes(element, before as u64)?;
                 let local = element.local_name();
                 let name = String::from_utf8_lossy(local.as_ref()).into_owned();
                 if stack.len() >= limits.max_depth {
@@ -488,10 +488,10 @@ fn resolve_reference(reference: &BytesRef<'_>) -> Result<char, LockInfoError> {
 
 /// Attribute values may hold references too; quick-xml resolves only the predefined ones
 /// and reports any other, which is refused the same way as in text.
-fn check_attributes(element: &BytesStart<'_>) -> Result<(), LockInfoError> {
+fn check_attributes(element: &BytesStart<'_>, position: u64) -> Result<(), LockInfoError> {
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|e| LockInfoError::Malformed {
-            position: 0,
+            position,
             message: format!("bad attribute: {e}"),
         })?;
         if let Err(e) = attribute.unescape_value() {
@@ -501,7 +501,7 @@ fn check_attributes(element: &BytesStart<'_>) -> Result<(), LockInfoError> {
                     name,
                 )) => LockInfoError::Entity { name },
                 other => LockInfoError::Malformed {
-                    position: 0,
+                    position,
                     message: format!("bad attribute value: {other}"),
                 },
             });

@@ -318,3 +318,16 @@ fn bodies_that_are_not_utf8_are_refused() {
     let latin1 = lockinfo("x").replace("utf-8", "iso-8859-1");
     assert_eq!(refused(&latin1), LockInfoError::NotUtf8);
 }
+
+#[test]
+fn a_malformed_attribute_is_refused_with_its_position() {
+    let body = lockinfo("<x a=1/>");
+    let error = refused(&body);
+    let LockInfoError::Malformed { position, .. } = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        position as usize >= body.find("<D:owner>").unwrap(),
+        "{position}"
+    );
+}
