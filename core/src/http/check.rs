@@ -21,7 +21,9 @@ use crate::token::LockToken;
 pub struct LockInfo<'a> {
     /// `DAV:exclusive` or `DAV:shared`.
     pub scope: Scope,
-    /// The content of `DAV:owner`, kept verbatim (empty when absent).
+    /// The content of `DAV:owner`, kept verbatim (empty when absent). Responses write
+    /// it back as escaped text, never as markup: a client that sent
+    /// `<D:href>mailto:a@b</D:href>` reads back those characters as the owner's text.
     pub owner: &'a str,
 }
 
@@ -145,7 +147,10 @@ impl<'a> Request<'a> {
 /// Decides the whole locking outcome of a request, in one call.
 ///
 /// - Every method: the `If` header is parsed and evaluated (RFC 4918 §10.4); a false
-///   header refuses with 412.
+///   header refuses with 412. An untagged list tests the request's resource, so a token
+///   of a depth-0 lock on a collection must come in a list tagged with the collection
+///   when a member is created in it (§10.4.4: a token matches a resource in its lock's
+///   scope only).
 /// - Writes ask the table for the access each needs (RFC 4918 §7, §9):
 ///   PUT, POST, PATCH, PROPPATCH and unknown methods write the target, and when it does
 ///   not exist yet also the membership of its parent; MKCOL writes the target and the
@@ -154,7 +159,8 @@ impl<'a> Request<'a> {
 ///   (if it exists) and its parent's membership; COPY the destination side only. The
 ///   tokens submitted are every lock token the `If` header names.
 /// - `LOCK` with a body creates a lock (depth from `Depth`, infinity by default;
-///   `Timeout` as asked, clamped by the policy); on an unmapped URL it also writes the
+///   `Timeout`'s first choice, clamped by the policy, which may grant `Infinite` as its
+///   maximum finite timeout); on an unmapped URL it also writes the
 ///   parent's membership and answers 201. `LOCK` without a body refreshes the lock that
 ///   the `If` header names. `UNLOCK` releases the lock its `Lock-Token` names.
 /// - Reads (GET, HEAD, OPTIONS, PROPFIND, REPORT, SEARCH, TRACE) are allowed once `If`

@@ -171,8 +171,8 @@ impl Write for XmlEscape<'_> {
     }
 }
 
-/// `s` as XML character data (XML 1.0 §2.4, §2.2). `&`, `<`, `>`, quotes are escaped and
-/// carriage return kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
+/// `s` as XML character data (XML 1.0 §2.4, §2.2): `&`, `<` and `>` are escaped (quotes
+/// need no escape outside attributes) and a carriage return is kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
 /// reference (C0 controls other than tab and newline, U+FFFE, U+FFFF), become U+FFFD.
 pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
     let mut start = 0;
@@ -181,8 +181,6 @@ pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
             '&' => "&amp;",
             '<' => "&lt;",
             '>' => "&gt;",
-            '"' => "&quot;",
-            '\'' => "&apos;",
             '\r' => "&#13;",
             '\t' | '\n' => continue,
             '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => "\u{fffd}",
@@ -262,10 +260,7 @@ mod tests {
     #[test]
     fn xml_text_escapes_markup_and_replaces_characters_xml_cannot_carry() {
         let s = with(|w| xml_text(w, "<a href=\"x\">&'\r\t\n\u{1}\u{fffe}"));
-        assert_eq!(
-            s,
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&#13;\t\n\u{fffd}\u{fffd}"
-        );
+        assert_eq!(s, "&lt;a href=\"x\"&gt;&amp;'&#13;\t\n\u{fffd}\u{fffd}");
     }
 
     #[test]
