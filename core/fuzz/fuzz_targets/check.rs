@@ -6,8 +6,16 @@ use libfuzzer_sys::fuzz_target;
 use lockwarden::http::{Disclosure, Method, Request, check};
 use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Scope, Tick};
 
-const METHODS: [&[u8]; 8] =
-    [b"PUT", b"DELETE", b"MOVE", b"COPY", b"LOCK", b"UNLOCK", b"PROPFIND", b"MKCOL"];
+const METHODS: [&[u8]; 8] = [
+    b"PUT",
+    b"DELETE",
+    b"MOVE",
+    b"COPY",
+    b"LOCK",
+    b"UNLOCK",
+    b"PROPFIND",
+    b"MKCOL",
+];
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.split(|&b| b == 0);
@@ -18,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     let mut table: LockTable<4, 32, 16> = LockTable::new(Policy::new(10));
     table.seed_tokens([1; 16]);
     let root = Path::new("/a").unwrap();
-    let _ = table.lock(Tick(0), &LockRequest::shared(&root, "o").depth(Depth::Infinity));
+    let _ = table.lock(
+        Tick(0),
+        &LockRequest::shared(&root, "o").depth(Depth::Infinity),
+    );
     let mut req = Request::new(Method::parse(method), target)
         .header("If", next())
         .header("Timeout", next())
@@ -26,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
         .header("Lock-Token", next())
         .header("Accept", next())
         .header("Destination", next())
-        .resource(selector.get(1).is_some_and(|b| b & 1 == 1), std::str::from_utf8(next()).ok());
+        .resource(
+            selector.get(1).is_some_and(|b| b & 1 == 1),
+            std::str::from_utf8(next()).ok(),
+        );
     if selector.get(1).is_some_and(|b| b & 2 == 2) {
         req = req.lockinfo(Scope::Exclusive, std::str::from_utf8(next()).unwrap_or("x"));
     }

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let trimmed = text.trim_matches([' ', '\t']);
     let expected = matches!(trimmed, "0" | "1") || trimmed.eq_ignore_ascii_case("infinity");
-    assert_eq!(parsed.is_ok(), expected && std::str::from_utf8(data).is_ok());
+    assert_eq!(
+        parsed.is_ok(),
+        expected && std::str::from_utf8(data).is_ok()
+    );
     if let Ok(depth) = parsed {
         let _ = depth.lock_depth();
     }
