@@ -51,7 +51,7 @@ async fn every_alias_of_a_locked_section_is_locked_too() {
     // The token works through an alias too: it is the same resource.
     let ok = raw(
         server.addr,
-        &put_raw("/config//wifi/", &format!("If: (<{token}>)\r\n")),
+        &put_raw("/config//wifi/", format!("If: (<{token}>)\r\n")),
     )
     .await;
     assert_eq!(ok.status, 200, "{ok:?}");
@@ -136,7 +136,7 @@ async fn malformed_headers_never_break_the_server() {
     let server = TestServer::start().await;
     let requests: Vec<Vec<u8>> = vec![
         put_raw("/config/wifi", b"If: \xff\xfe(<\r\n"),
-        put_raw("/config/wifi", &format!("If: {}\r\n", "(<urn:uuid:0>)".repeat(200))),
+        put_raw("/config/wifi", format!("If: {}\r\n", "(<urn:uuid:0>)".repeat(200))),
         put_raw("/config/wifi", "If-Match: \x01\r\n"),
         b"LOCK /config/wifi HTTP/1.1\r\nHost: x\r\nTimeout: Second-18446744073709551616000\r\nDepth: \xff\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
         b"UNLOCK /config/wifi HTTP/1.1\r\nHost: x\r\nLock-Token: <\r\nConnection: close\r\n\r\n".to_vec(),
@@ -221,10 +221,12 @@ async fn a_lock_flood_from_one_user_stops_at_its_quota() {
         ),
     )
     .unwrap();
-    let mut options = ServerOptions::default();
-    options.users = Some(users.clone());
-    options.max_locks_per_user = 8;
-    let server = TestServer::with_options(options).await;
+    let server = TestServer::with_options(ServerOptions {
+        users: Some(users.clone()),
+        max_locks_per_user: 8,
+        ..ServerOptions::default()
+    })
+    .await;
     let mut statuses = Vec::new();
     for i in 0..40 {
         let reply = send(

@@ -27,10 +27,12 @@ fn users_file() -> &'static std::path::Path {
 }
 
 async fn server(max_locks: u16) -> TestServer {
-    let mut options = ServerOptions::default();
-    options.users = Some(users_file().to_path_buf());
-    options.max_locks_per_user = max_locks;
-    TestServer::with_options(options).await
+    TestServer::with_options(ServerOptions {
+        users: Some(users_file().to_path_buf()),
+        max_locks_per_user: max_locks,
+        ..ServerOptions::default()
+    })
+    .await
 }
 
 fn as_user(request: reqwest::RequestBuilder, user: &str) -> reqwest::RequestBuilder {

@@ -469,9 +469,11 @@ async fn a_lock_expires_by_itself() {
 
 #[tokio::test]
 async fn timeouts_are_clamped_to_the_maximum() {
-    let mut options = config_server::options::ServerOptions::default();
-    options.max_timeout = 120;
-    let server = TestServer::with_options(options).await;
+    let server = TestServer::with_options(config_server::options::ServerOptions {
+        max_timeout: 120,
+        ..Default::default()
+    })
+    .await;
     let reply = send(
         client()
             .request(method("LOCK"), server.url("/config/wifi"))
@@ -566,7 +568,9 @@ async fn get_locks_lists_live_locks_without_tokens() {
 #[tokio::test]
 async fn malformed_lock_headers_and_bodies_are_400_naming_the_culprit() {
     let server = TestServer::start().await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, String)> = vec![
+    /// The culprit named in the answer, the headers, the body.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Case> = vec![
         (
             "Timeout",
             vec![("timeout", "Second-")],

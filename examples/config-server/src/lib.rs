@@ -13,7 +13,7 @@
 //! use config_server::{App, Settings};
 //! let app = App::open(Settings::default())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! config_server::serve(listener, app, config_server::shutdown_signal()).await?;
+//! config_server::serve(listener, app, config_server::shutdown_signal()?).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -69,8 +69,9 @@ pub enum StartupError {
 #[derive(Debug)]
 pub struct App {
     document: RwLock<Arc<RenderedDocument>>,
-    // One writer at a time, from the lock check to the durable store: a write checked
-    // against the locks is the write that is stored, in the order acknowledged.
+    // One document edit at a time, from its ETag precondition to the durable store, so
+    // that edits apply in the order acknowledged. (Locks against writes are the lock
+    // layer's business: it holds new locks back until an admitted write is done.)
     writer: tokio::sync::Mutex<()>,
     storage: Storage,
     locks: LockManager,
@@ -137,24 +138,27 @@ pub async fn serve(
         .await
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed
+/// when this is called, not when the future is first polled, so that a signal that
+/// arrives right after startup is not lost (the default action would kill the process).
+/// Must be called inside a Tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -80,6 +80,13 @@ fn run(settings: Settings) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let shutdown = match config_server::shutdown_signal() {
+            Ok(shutdown) => shutdown,
+            Err(e) => {
+                eprintln!("config-server: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let addr = listener.local_addr().unwrap_or(listen);
         let credentials = if authenticated { " -u USER:PASSWORD" } else { "" };
         let storage = match &stored {
@@ -90,7 +97,7 @@ fn run(settings: Settings) -> ExitCode {
             "config-server listening on http://{addr} (configuration {storage}); try: curl{credentials} http://{addr}/config/network"
         );
         let _ = std::io::stdout().flush();
-        match config_server::serve(listener, app, config_server::shutdown_signal()).await {
+        match config_server::serve(listener, app, shutdown).await {
             Ok(()) => {
                 eprintln!("config-server: shut down");
                 ExitCode::SUCCESS

@@ -1,22 +1,32 @@
-//! Which resource a request names and which handler answers it.
+//! The routes, and the handlers of the configuration document itself.
 //!
-//! Requests are routed on the canonical path (lockwarden's `Path`: percent-decoded,
-//! `//`, `.`, `..` and trailing slashes normalised), never on the raw URI, so that an
-//! alias of a locked section reaches the same lock check as its plain name.
+//! Two layers wrap everything: the outer one replaces the request path by its canonical
+//! form (lockwarden's `Path`: percent-decoded, `//`, `.`, `..` and trailing slashes
+//! normalised), so that an alias of a locked section is routed, and checked, as its
+//! plain name; the next one authenticates. The document routes are then wrapped by the
+//! lock layer of lockwarden-std, which refuses any request that a lock blocks before it
+//! reaches a handler here.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::body::Bytes;
+use axum::extract::{Path as Segment, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use lockwarden::http::{BodyFormat, Method, Outcome, PathSource, Refusal};
+use lockwarden_std::{LockLayer, LockResponse, Principal, Resource};
 use serde_json::Value;
+use tower::Layer;
 
 use crate::App;
+use crate::auth::AuthError;
 use crate::config::{EditError, Representation, is_section_name};
-use crate::locking::{self, LockPath};
+use crate::locking::{self, LockOutcome, LockPath};
 use crate::problem::Problem;
 
 /// The largest request body accepted: a configuration section or a `lockinfo`.
@@ -26,205 +36,163 @@ pub(crate) const LOCK_SEGMENT: &str = "lock";
 
 const ALLOW_CONFIG: &str = "GET, HEAD, OPTIONS, LOCK, UNLOCK, PROPFIND";
 const ALLOW_SECTION: &str = "GET, HEAD, PUT, PATCH, OPTIONS, LOCK, UNLOCK, PROPFIND";
-const ALLOW_LOCK: &str = "POST, DELETE, OPTIONS";
-const ALLOW_LOCKS: &str = "GET, HEAD, OPTIONS";
+pub(crate) const ALLOW_LOCK: &str = "POST, DELETE, OPTIONS";
+pub(crate) const ALLOW_LOCKS: &str = "GET, HEAD, OPTIONS";
 
 pub(crate) fn router(app: Arc<App>) -> Router {
-    Router::new().fallback(handle).with_state(app)
+    let mut documents = Router::new()
+        .route("/config", any(config_collection))
+        .route("/config/{section}", any(section));
+    if app.enforce_locks {
+        let lookup_app = Arc::clone(&app);
+        documents = documents.layer(
+            LockLayer::new(app.locks.clone())
+                .with_resources(move |path: &str| lookup_app.resource(path)),
+        );
+    }
+    let lock_api = Router::new()
+        .route("/config/lock", any(locking::json_lock_resource))
+        .route("/config/{section}/lock", any(locking::json_lock_resource))
+        .route("/locks", any(locking::list_locks));
+    let routed = Router::new()
+        .merge(documents)
+        .merge(lock_api)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            authenticate,
+        ))
+        .with_state(app);
+    // A router's own layers run after routing; the path must be canonical before it.
+    Router::new().fallback_service(Layer::layer(&middleware::from_fn(canonicalize), routed))
 }
 
-/// What a canonical path names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Resource {
-    /// `/config`: the collection of sections.
-    Config,
-    /// `/config/{name}`.
-    Section(String),
-    /// `/config/lock` or `/config/{name}/lock`: the JSON lock of that resource.
-    JsonLock(Option<String>),
-    /// `/locks`: the live locks.
-    Locks,
-    /// Anything else.
-    Unknown,
-}
-
-impl Resource {
-    fn of(path: &str) -> Resource {
-        let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
-        match (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) {
-            (Some("config"), None, _, _) => Resource::Config,
-            (Some("config"), Some(LOCK_SEGMENT), None, _) => Resource::JsonLock(None),
-            (Some("config"), Some(name), None, _) => Resource::Section(name.to_owned()),
-            (Some("config"), Some(name), Some(LOCK_SEGMENT), None) => {
-                Resource::JsonLock(Some(name.to_owned()))
-            }
-            (Some("locks"), None, _, _) => Resource::Locks,
-            _ => Resource::Unknown,
+impl App {
+    /// What the lock check needs to know about the resource at a canonical path.
+    pub(crate) fn resource(&self, path: &str) -> Resource {
+        let document = self.document();
+        let representation = match path.strip_prefix("/config") {
+            Some("") => Some(document.whole()),
+            Some(rest) => rest
+                .strip_prefix('/')
+                .and_then(|name| document.section(name)),
+            None => None,
+        };
+        match representation {
+            Some(r) => Resource::existing(Some(r.etag.to_string())),
+            None => Resource::missing(),
         }
     }
 }
 
-/// A request after authentication and path canonicalisation.
-pub(crate) struct Incoming {
-    pub(crate) parts: Parts,
-    pub(crate) path: LockPath,
-    pub(crate) principal: Option<Arc<str>>,
-    body: Body,
-}
-
-impl Incoming {
-    /// The request body, at most [`BODY_LIMIT`] bytes.
-    pub(crate) async fn body(self) -> Result<(Parts, LockPath, Option<Arc<str>>, Bytes), Response> {
-        let Incoming {
-            parts,
-            path,
-            principal,
-            body,
-        } = self;
-        match axum::body::to_bytes(body, BODY_LIMIT).await {
-            Ok(bytes) => Ok((parts, path, principal, bytes)),
-            Err(_) => Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "Request body too large",
-                format!("Request bodies are limited to {BODY_LIMIT} bytes."),
-            )
-            .into_response()),
-        }
-    }
-}
-
-async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let principal = match &app.users {
-        None => None,
-        Some(users) => {
-            let header = parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes);
-            match users.authenticate(header).await {
-                Ok(user) => Some(user),
-                Err(crate::auth::AuthError::Missing) => {
-                    return Problem::unauthenticated(
-                        "This server requires HTTP Basic authentication: send Authorization: Basic.",
-                    )
-                    .into_response();
-                }
-                Err(crate::auth::AuthError::Invalid) => {
-                    return Problem::unauthenticated("Unknown user or wrong password.")
-                        .into_response();
-                }
-            }
-        }
-    };
-    let path = match locking::canonical_path(&parts) {
+/// Routes the request by its canonical path; a path without one gets the protocol
+/// layer's 400 (or 414 when too long).
+async fn canonicalize(mut request: Request, next: Next) -> Response {
+    let path = match LockPath::new(request.uri().path()) {
         Ok(path) => path,
-        Err(response) => return response,
+        Err(error) => {
+            let method = Method::parse(request.method().as_str().as_bytes());
+            let accept = request
+                .headers()
+                .get(header::ACCEPT)
+                .map(HeaderValue::as_bytes);
+            let outcome = LockOutcome::Refused {
+                refusal: Refusal::BadPath {
+                    source: PathSource::Request,
+                    error,
+                },
+                format: BodyFormat::negotiate(method, accept),
+            };
+            return LockResponse::new(outcome, Default::default()).into_response();
+        }
     };
-    let resource = Resource::of(path.as_str());
-    let incoming = Incoming {
-        parts,
-        path,
-        principal,
-        body,
-    };
-    dispatch(&app, resource, incoming).await
+    if path.as_str() != request.uri().path() {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        // A canonical path with characters a URI cannot carry names no resource here.
+        let Ok(path_and_query) = format!("{}{query}", path.as_str()).parse::<PathAndQuery>() else {
+            return Problem::not_found(path.as_str()).into_response();
+        };
+        let mut parts = request.uri().clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    next.run(request).await
 }
 
-async fn dispatch(app: &Arc<App>, resource: Resource, req: Incoming) -> Response {
-    let method = req.parts.method.clone();
-    let m = method.as_str();
-    match resource {
-        Resource::Config => match m {
-            "GET" | "HEAD" => {
-                let document = app.document();
-                let whole = document.whole();
-                match locking::check_read(
-                    app,
-                    &req.parts,
-                    &req.path,
-                    req.principal.as_deref(),
-                    Some(&whole.etag),
-                ) {
-                    Ok(()) => conditional_get(&req.parts, whole),
-                    Err(refused) => refused,
-                }
+/// With a users file, every request needs valid HTTP Basic credentials; the user becomes
+/// the request's [`Principal`], which the lock check uses.
+async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    if let Some(users) = &app.users {
+        let credentials = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        match users.authenticate(credentials).await {
+            Ok(user) => {
+                request.extensions_mut().insert(Principal(user.to_string()));
             }
-            "OPTIONS" => options(ALLOW_CONFIG),
-            "LOCK" => locking::webdav_lock(app, req, None).await,
-            "UNLOCK" => locking::webdav_unlock(app, req),
-            "PROPFIND" => locking::propfind(app, req),
-            _ => Problem::method_not_allowed(m, "/config", ALLOW_CONFIG).into_response(),
-        },
-        Resource::Section(name) => match m {
-            "LOCK" => locking::webdav_lock(app, req, Some(name)).await,
-            "OPTIONS" => options(ALLOW_SECTION),
-            _ if app.document().section(&name).is_none() => {
-                Problem::unknown_section(&name).into_response()
-            }
-            "GET" | "HEAD" => {
-                let document = app.document();
-                let Some(representation) = document.section(&name) else {
-                    return Problem::unknown_section(&name).into_response();
-                };
-                match locking::check_read(
-                    app,
-                    &req.parts,
-                    &req.path,
-                    req.principal.as_deref(),
-                    Some(&representation.etag),
-                ) {
-                    Ok(()) => conditional_get(&req.parts, representation),
-                    Err(refused) => refused,
-                }
-            }
-            "PUT" => edit_section(app, req, name, Edit::Replace).await,
-            "PATCH" => edit_section(app, req, name, Edit::Merge).await,
-            "UNLOCK" => locking::webdav_unlock(app, req),
-            "PROPFIND" => locking::propfind(app, req),
-            _ => Problem::method_not_allowed(m, &format!("/config/{name}"), ALLOW_SECTION)
-                .into_response(),
-        },
-        Resource::JsonLock(section) => {
-            if let Some(name) = &section
-                && app.document().section(name).is_none()
-            {
-                return Problem::unknown_section(name).into_response();
-            }
-            // The lock resource stands for the resource it locks: its parent.
-            let mut req = req;
-            match req.path.parent() {
-                Some(parent) => req.path = parent,
-                None => return Problem::not_found(req.path.as_str()).into_response(),
-            }
-            match m {
-                "POST" => locking::json_lock(app, req).await,
-                "DELETE" => locking::json_unlock(app, req),
-                "OPTIONS" => options(ALLOW_LOCK),
-                _ => Problem::method_not_allowed(
-                    m,
-                    &format!("{}/lock", req.path.as_str()),
-                    ALLOW_LOCK,
+            Err(AuthError::Missing) => {
+                return Problem::unauthenticated(
+                    "This server requires HTTP Basic authentication: send Authorization: Basic.",
                 )
-                .into_response(),
+                .into_response();
+            }
+            Err(AuthError::Invalid) => {
+                return Problem::unauthenticated("Unknown user or wrong password.").into_response();
             }
         }
-        Resource::Locks => match m {
-            "GET" | "HEAD" => locking::list_locks(app),
-            "OPTIONS" => options(ALLOW_LOCKS),
-            _ => Problem::method_not_allowed(m, "/locks", ALLOW_LOCKS).into_response(),
-        },
-        Resource::Unknown => Problem::not_found(req.path.as_str()).into_response(),
+    }
+    next.run(request).await
+}
+
+async fn not_found(request: Request) -> Response {
+    Problem::not_found(request.uri().path()).into_response()
+}
+
+/// `/config`: the whole document, and locks over all of it.
+async fn config_collection(State(app): State<Arc<App>>, request: Request) -> Response {
+    match request.method().as_str() {
+        "GET" | "HEAD" => conditional_get(request.headers(), app.document().whole()),
+        "OPTIONS" => options(ALLOW_CONFIG),
+        "LOCK" | "UNLOCK" => locking::webdav(&app, request, None).await,
+        "PROPFIND" => locking::propfind(&app, request),
+        m => Problem::method_not_allowed(m, "/config", ALLOW_CONFIG).into_response(),
     }
 }
 
-fn options(allow: &'static str) -> Response {
+/// `/config/{section}`.
+async fn section(
+    State(app): State<Arc<App>>,
+    Segment(name): Segment<String>,
+    request: Request,
+) -> Response {
+    let method = request.method().as_str().to_owned();
+    let exists = app.document().section(&name).is_some();
+    match method.as_str() {
+        "OPTIONS" => options(ALLOW_SECTION),
+        // LOCK on an unmapped section creates it (RFC 4918 §7.3).
+        "LOCK" => locking::webdav(&app, request, Some(name)).await,
+        _ if !exists => Problem::unknown_section(&name).into_response(),
+        "GET" | "HEAD" => match app.document().section(&name) {
+            Some(representation) => conditional_get(request.headers(), representation),
+            None => Problem::unknown_section(&name).into_response(),
+        },
+        "PUT" => edit_section(&app, request, &name, Edit::Replace).await,
+        "PATCH" => edit_section(&app, request, &name, Edit::Merge).await,
+        "UNLOCK" => locking::webdav(&app, request, Some(name)).await,
+        "PROPFIND" => locking::propfind(&app, request),
+        m => Problem::method_not_allowed(m, &format!("/config/{name}"), ALLOW_SECTION)
+            .into_response(),
+    }
+}
+
+pub(crate) fn options(allow: &'static str) -> Response {
     // DAV: 1, 2 announces locking support (RFC 4918 §10.1, §18.2).
     (
         StatusCode::NO_CONTENT,
@@ -237,13 +205,12 @@ fn options(allow: &'static str) -> Response {
 }
 
 /// `GET` with `If-None-Match` (RFC 9110 §13.1.2): 304 when the client's copy is current.
-fn conditional_get(parts: &Parts, representation: &Representation) -> Response {
-    let etag = HeaderValue::from_str(&representation.etag).ok();
-    if let Some(value) = parts.headers.get(header::IF_NONE_MATCH)
+fn conditional_get(headers: &axum::http::HeaderMap, representation: &Representation) -> Response {
+    if let Some(value) = headers.get(header::IF_NONE_MATCH)
         && etag_list_matches(value.as_bytes(), &representation.etag, false)
     {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Some(etag) = etag {
+        if let Ok(etag) = HeaderValue::from_str(&representation.etag) {
             response.headers_mut().insert(header::ETAG, etag);
         }
         return response;
@@ -284,14 +251,31 @@ fn etag_list_matches(value: &[u8], etag: &str, strong: bool) -> bool {
     })
 }
 
+/// The request body, at most [`BODY_LIMIT`] bytes.
+pub(crate) async fn read_body(request: Request) -> Result<(Parts, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => Ok((parts, bytes)),
+        Err(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("Request bodies are limited to {BODY_LIMIT} bytes."),
+        )
+        .into_response()),
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Edit {
     Replace,
     Merge,
 }
 
-async fn edit_section(app: &Arc<App>, req: Incoming, name: String, edit: Edit) -> Response {
-    let (parts, path, principal, body) = match req.body().await {
+/// `PUT` or `PATCH` of a section. The lock layer has already admitted the request (no
+/// lock blocks it) and holds back new locks until this handler returns.
+async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Response {
+    let (parts, body) = match read_body(request).await {
         Ok(all) => all,
         Err(response) => return response,
     };
@@ -321,26 +305,12 @@ async fn edit_section(app: &Arc<App>, req: Incoming, name: String, edit: Edit) -
             .into_response();
         }
     }
-
-    // One writer from the checks to the durable store.
+    // One writer at a time, from the ETag precondition to the durable store.
     let _writer = app.writer.lock().await;
     let current = app.document();
-    let Some(representation) = current.section(&name) else {
-        return Problem::unknown_section(&name).into_response();
+    let Some(representation) = current.section(name) else {
+        return Problem::unknown_section(name).into_response();
     };
-    // Locks first: a request that a lock blocks answers 423 whatever its other
-    // preconditions (RFC 9110 §13.2.1 evaluates preconditions after such checks).
-    if app.enforce_locks
-        && let Err(refused) = locking::check_write(
-            app,
-            &parts,
-            &path,
-            principal.as_deref(),
-            &representation.etag,
-        )
-    {
-        return refused;
-    }
     if let Some(if_match) = parts.headers.get(header::IF_MATCH)
         && !etag_list_matches(if_match.as_bytes(), &representation.etag, true)
     {
@@ -362,12 +332,12 @@ async fn edit_section(app: &Arc<App>, req: Incoming, name: String, edit: Edit) -
     };
     let mut document = current.document().clone();
     let outcome = match edit {
-        Edit::Replace => document.replace(&name, value),
-        Edit::Merge => document.merge(&name, &value),
+        Edit::Replace => document.replace(name, value),
+        Edit::Merge => document.merge(name, &value),
     };
     match outcome {
         Ok(()) => {}
-        Err(EditError::UnknownSection) => return Problem::unknown_section(&name).into_response(),
+        Err(EditError::UnknownSection) => return Problem::unknown_section(name).into_response(),
         Err(EditError::NotAnObject) => {
             return Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -381,9 +351,9 @@ async fn edit_section(app: &Arc<App>, req: Incoming, name: String, edit: Edit) -
         }
     }
     match app.store(document).await {
-        Ok(stored) => match stored.section(&name) {
+        Ok(stored) => match stored.section(name) {
             Some(representation) => json_representation(StatusCode::OK, representation),
-            None => Problem::unknown_section(&name).into_response(),
+            None => Problem::unknown_section(name).into_response(),
         },
         Err(problem) => problem.into_response(),
     }
@@ -413,26 +383,14 @@ pub(crate) fn creatable_section(name: &str) -> bool {
     is_section_name(name) && name != LOCK_SEGMENT
 }
 
+/// Whether a granted `LOCK` created the resource it locks.
+pub(crate) fn created(outcome: &LockOutcome) -> bool {
+    matches!(outcome, Outcome::Granted { created: true, .. })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resources_are_named_by_canonical_segments() {
-        assert_eq!(Resource::of("/config"), Resource::Config);
-        assert_eq!(
-            Resource::of("/config/wifi"),
-            Resource::Section("wifi".into())
-        );
-        assert_eq!(Resource::of("/config/lock"), Resource::JsonLock(None));
-        assert_eq!(
-            Resource::of("/config/wifi/lock"),
-            Resource::JsonLock(Some("wifi".into()))
-        );
-        assert_eq!(Resource::of("/locks"), Resource::Locks);
-        assert_eq!(Resource::of("/"), Resource::Unknown);
-        assert_eq!(Resource::of("/config/wifi/x"), Resource::Unknown);
-    }
 
     #[test]
     fn if_match_compares_strongly_and_if_none_match_weakly() {
@@ -441,5 +399,12 @@ mod tests {
         assert!(!etag_list_matches(b"W/\"b\"", "\"b\"", true));
         assert!(etag_list_matches(b"W/\"b\"", "\"b\"", false));
         assert!(!etag_list_matches(b"\"c\"", "\"b\"", false));
+    }
+
+    #[test]
+    fn the_lock_resource_name_cannot_become_a_section() {
+        assert!(creatable_section("sensors"));
+        assert!(!creatable_section("lock"));
+        assert!(!creatable_section("a b"));
     }
 }

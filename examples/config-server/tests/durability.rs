@@ -213,3 +213,65 @@ fn hash_password_prints_a_users_file_line() {
     let users = config_server::auth::Users::parse(&line).expect("a valid users file");
     drop(users);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_do_not_survive_a_restart_and_an_old_token_gets_412() {
+    let dir = scratch("restart-lock");
+    let data_dir = dir.to_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let mut first = start(&["--data-dir", &data_dir]);
+    let lock: Value = client
+        .post(format!("{}/config/wifi/lock", first.base))
+        .json(&serde_json::json!({"owner": "before restart"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = lock["token"].as_str().expect("token").to_owned();
+    let written = client
+        .patch(format!("{}/config/wifi", first.base))
+        .header("if", format!("(<{token}>)"))
+        .json(&serde_json::json!({"ssid": "kept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 200);
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let second = start(&["--data-dir", &data_dir]);
+    let stale = client
+        .patch(format!("{}/config/wifi", second.base))
+        .header("if", format!("(<{token}>)"))
+        .json(&serde_json::json!({"ssid": "stale"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        412,
+        "a token from before the restart names no lock"
+    );
+    let locks: Value = client
+        .get(format!("{}/locks", second.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(locks["locks"], serde_json::json!([]));
+    let section: Value = client
+        .get(format!("{}/config/wifi", second.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(section["ssid"], "kept");
+    drop(second);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
