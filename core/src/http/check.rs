@@ -75,6 +75,14 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// A request with no headers, for an existing target without entity tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{Method, Request};
+    /// let req = Request::new(Method::Delete, b"/config/wifi");
+    /// assert!(req.exists && req.if_header.is_none());
+    /// ```
     pub const fn new(method: Method, target: &'a [u8]) -> Self {
         Request {
             method,
@@ -96,7 +104,16 @@ impl<'a> Request<'a> {
 
     /// Records a request header if locking needs it (`If`, `Lock-Token`, `Timeout`,
     /// `Depth`, `Accept`, `Destination`; names compared without regard to case) and
-    /// ignores the others, so a server can hand over every header in a loop.
+    /// ignores the others, so a server can hand over every header in a loop. A repeated
+    /// header replaces the earlier value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{Method, Request};
+    /// let req = Request::new(Method::Unlock, b"/a").header("LOCK-TOKEN", b"<urn:x>").header("Host", b"dev");
+    /// assert_eq!(req.lock_token, Some(&b"<urn:x>"[..]));
+    /// ```
     pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
         let slot = if name.eq_ignore_ascii_case("if") {
             &mut self.if_header
@@ -138,6 +155,16 @@ impl<'a> Request<'a> {
     }
 
     /// The `lockinfo` body of a LOCK that creates a lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::Scope;
+    /// use lockwarden::http::{Method, Request};
+    /// let req = Request::new(Method::Lock, b"/a").lockinfo(Scope::Shared, "panel").resource(false, None);
+    /// assert_eq!(req.lockinfo.unwrap().scope, Scope::Shared);
+    /// assert!(!req.exists);
+    /// ```
     pub const fn lockinfo(mut self, scope: Scope, owner: &'a str) -> Self {
         self.lockinfo = Some(LockInfo { scope, owner });
         self

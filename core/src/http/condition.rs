@@ -452,6 +452,15 @@ impl<'a> IfHeader<'a> {
     }
 
     /// The lists, in header order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::IfHeader;
+    /// let h = IfHeader::parse("<http://dev/a> (<urn:x>) (Not <urn:y>)").unwrap();
+    /// assert!(h.is_tagged());
+    /// assert!(h.lists().all(|l| l.resource == Some("http://dev/a")));
+    /// ```
     pub fn lists(&self) -> impl Iterator<Item = List<'_, 'a>> + '_ {
         self.lists.iter().map(|span| List {
             resource: span.resource,
@@ -489,6 +498,24 @@ impl<'a> IfHeader<'a> {
     /// lists the resource of their tag. A false header answers 412.
     ///
     /// An error means a resource tag names no canonical path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockToken, Path};
+    /// use lockwarden::http::{IfHeader, ResourceState};
+    ///
+    /// struct Unlocked;
+    /// impl ResourceState<64> for Unlocked {
+    ///     fn has_lock(&self, _: &Path<64>, _: &LockToken) -> bool { false }
+    ///     fn etag(&self, _: &Path<64>) -> Option<&str> { Some("\"v1\"") }
+    /// }
+    /// let here = Path::<64>::new("/config").unwrap();
+    /// let h = IfHeader::parse("([\"v1\"]) (Not <DAV:no-lock>)").unwrap();
+    /// assert_eq!(h.evaluate(&here, &Unlocked), Ok(true));
+    /// let h = IfHeader::parse("([\"v2\"])").unwrap();
+    /// assert_eq!(h.evaluate(&here, &Unlocked), Ok(false));
+    /// ```
     pub fn evaluate<const P: usize>(
         &self,
         request_path: &Path<P>,

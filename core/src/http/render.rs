@@ -151,6 +151,18 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     }
 
     /// Writes the body (nothing for outcomes without one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{BodyFormat, Disclosure, Outcome, Refusal};
+    /// let outcome: Outcome<64, 64> =
+    ///     Outcome::Refused { refusal: Refusal::UnlockTokenMismatch, format: BodyFormat::DavXml };
+    /// let mut body = String::new();
+    /// outcome.write_body(&mut body, Disclosure::default()).unwrap();
+    /// assert!(body.ends_with("<D:error xmlns:D=\"DAV:\"><D:lock-token-matches-request-uri/></D:error>"));
+    /// assert_eq!(outcome.body_len(Disclosure::default()), body.len());
+    /// ```
     pub fn write_body(&self, w: &mut impl Write, disclosure: Disclosure) -> fmt::Result {
         self.body(w, disclosure)
     }
@@ -184,6 +196,18 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     /// # Errors
     ///
     /// [`BufferTooSmall`] with the length the body needs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::{BodyFormat, Disclosure, Outcome, Refusal};
+    /// let outcome: Outcome<64, 64> =
+    ///     Outcome::Refused { refusal: Refusal::Forbidden, format: BodyFormat::ProblemJson };
+    /// let mut buf = [0u8; 512];
+    /// let n = outcome.body_into(&mut buf, Disclosure::default()).unwrap();
+    /// assert!(buf[..n].starts_with(b"{\"type\":\"https://lockwarden.dev/problems/"));
+    /// assert_eq!(outcome.body_into(&mut buf[..4], Disclosure::default()).unwrap_err().needed, n);
+    /// ```
     pub fn body_into(
         &self,
         buf: &mut [u8],
