@@ -172,7 +172,15 @@ fn lock_on_an_unmapped_url_writes_the_parents_membership() {
     let req = Request::new(Method::Lock, b"/config/new")
         .resource(false, None)
         .lockinfo(lockwarden::Scope::Exclusive, "me");
-    assert_eq!(check(&mut t, Tick(1), &req).status().0, 423);
+    match check(&mut t, Tick(1), &req) {
+        Outcome::Refused {
+            refusal: Refusal::Locked { method, lock, .. },
+            ..
+        } => {
+            assert_eq!((method, lock.root.as_str()), (Method::Lock, "/config"));
+        }
+        other => panic!("{other:?}"),
+    }
     let existing = req.resource(true, None);
     assert_eq!(check(&mut t, Tick(1), &existing).status().0, 200);
 }

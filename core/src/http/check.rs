@@ -415,8 +415,27 @@ fn authorize_write<const N: usize, const P: usize, const O: usize>(
     destination: Option<&Path<P>>,
     submitted: &[LockToken],
 ) -> Result<(), Refusal<P, O>> {
+    authorize(
+        table,
+        now,
+        req,
+        path,
+        write_accesses(req, path, destination),
+        submitted,
+    )
+}
+
+/// Asks the table for each access; the first refusal is the request's.
+fn authorize<const N: usize, const P: usize, const O: usize>(
+    table: &LockTable<N, P, O>,
+    now: Tick,
+    req: &Request<'_>,
+    path: &Path<P>,
+    accesses: Vec<(Path<P>, Access), 4>,
+    submitted: &[LockToken],
+) -> Result<(), Refusal<P, O>> {
     let hz = table.policy().tick_hz;
-    for (target, access) in write_accesses(req, path, destination) {
+    for (target, access) in accesses {
         table
             .authorize(now, &target, access, submitted, req.principal)
             .map_err(|e| match e {
@@ -490,17 +509,12 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
     }
     // Locking an unmapped URL creates a member of its parent (§9.10.4, §7.3).
     if !req.exists {
-        authorize_write(
-            table,
-            now,
-            &Request {
-                method: Method::Put,
-                ..*req
-            },
-            path,
-            None,
-            submitted,
-        )?;
+        let mut accesses = Vec::new();
+        if let Some(parent) = path.parent() {
+            // Cannot fail: one entry in a vector of four.
+            let _ = accesses.push((parent, Access::Membership));
+        }
+        authorize(table, now, req, path, accesses, submitted)?;
     }
     let lock = LockRequest {
         path,
