@@ -744,3 +744,16 @@ fn a_query_or_an_absolute_uri_target_names_the_same_path() {
         423
     );
 }
+
+#[test]
+fn options_asterisk_names_the_server_and_is_allowed() {
+    let mut t = table(Policy::new(1000));
+    lock(&mut t, "/", "o", Depth::Infinity, None);
+    assert!(check(&mut t, Tick(0), &Request::new(Method::Options, b"*")).is_allowed());
+    assert_eq!(
+        check(&mut t, Tick(0), &Request::new(Method::Put, b"*"))
+            .status()
+            .0,
+        400
+    );
+}

@@ -290,6 +290,10 @@ fn decide<const N: usize, const P: usize, const O: usize>(
     now: Tick,
     req: &Request<'_>,
 ) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    // `OPTIONS *` (RFC 9110 §7.1) names the server, which no lock covers.
+    if req.target == b"*" && req.method.is_read() {
+        return Ok(Outcome::Allowed);
+    }
     let path: Path<P> = canonical(req.target, PathSource::Request)?;
     let destination: Option<Path<P>> = match (req.method, req.destination) {
         (Method::Copy | Method::Move, None) => {
