@@ -631,3 +631,17 @@ async fn malformed_lock_headers_and_bodies_are_400_naming_the_culprit() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn a_deployment_can_hide_who_holds_a_lock() {
+    let server = TestServer::with_options(config_server::options::ServerOptions {
+        hide_owners: true,
+        ..Default::default()
+    })
+    .await;
+    dav_lock(&server, "/config/wifi", "alice's laptop", &[]).await;
+    let reply = send(client().put(server.url("/config/wifi")).json(&json!({}))).await;
+    assert_eq!(reply.status, StatusCode::LOCKED);
+    assert!(reply.json().get("owner").is_none(), "{}", reply.body);
+    assert!(!reply.body.contains("alice"));
+}

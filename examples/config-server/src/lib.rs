@@ -63,6 +63,9 @@ pub enum StartupError {
     /// The lock table could not be set up.
     #[error("lock table: {0}")]
     Locks(#[from] lockwarden_std::ManagerError),
+    /// The thread that expires locks could not be started.
+    #[error("cannot start the lock expiry thread: {0}")]
+    Purger(std::io::Error),
 }
 
 /// The server's state: the configuration, its storage, the lock table and the users.
@@ -77,6 +80,8 @@ pub struct App {
     locks: LockManager,
     users: Option<Users>,
     enforce_locks: bool,
+    // Removes locks as they expire, so that each expiry is logged when it happens.
+    _purger: lockwarden_std::Purger,
 }
 
 impl App {
@@ -89,13 +94,21 @@ impl App {
             None => (Storage::in_memory(), ConfigDocument::embedded_default()?),
         };
         let users = options.users.as_deref().map(Users::load).transpose()?;
+        let locks = LockManager::new(options.policy())?;
+        if options.hide_owners {
+            locks.set_disclosure(lockwarden::http::Disclosure { owner: false });
+        }
+        let purger = locks
+            .spawn_purger(std::time::Duration::from_secs(60))
+            .map_err(StartupError::Purger)?;
         Ok(Arc::new(App {
             document: RwLock::new(Arc::new(RenderedDocument::new(document))),
             writer: tokio::sync::Mutex::new(()),
             storage,
-            locks: LockManager::new(options.policy())?,
+            locks,
             users,
             enforce_locks: !settings.enforcement_disabled,
+            _purger: purger,
         }))
     }
 

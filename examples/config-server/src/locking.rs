@@ -11,8 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lockwarden::http::{
-    self as protocol, BodyFormat, Expiry, HeaderError, HeldLock, IfHeader, Method, Outcome,
-    Refusal, TimeoutValue,
+    self as protocol, BodyFormat, Expiry, HeaderError, HeldLock, IfHeader, Method, Outcome, Refusal,
 };
 use lockwarden::{Path, Scope};
 use lockwarden_std::lockinfo::{LockInfo, Owner};
@@ -369,11 +368,6 @@ fn json_lock_response(app: &App, outcome: LockOutcome) -> Response {
         response
             .headers_mut()
             .insert(HeaderName::from_static("lock-token"), value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&TimeoutValue(lock.timeout, TICK_HZ).to_string()) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("timeout"), value);
     }
     response
 }
