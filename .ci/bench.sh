@@ -84,6 +84,25 @@ done
 # ---- HTTP: config-server in release, on a free loopback port, with a durable data dir
 data=$out/data
 mkdir -p "$data"
+# What one durable write costs on this disk (config-server's storage does the same: write,
+# fsync, rename, fsync the directory): the context for H3.
+python3 - "$data" >"$out/http/durable-write.json" <<'PY'
+import json, os, statistics, sys, time
+d, times = sys.argv[1], []
+for _ in range(30):
+    start = time.perf_counter()
+    with open(os.path.join(d, "probe.tmp"), "wb") as f:
+        f.write(b"x" * 1024)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(os.path.join(d, "probe.tmp"), os.path.join(d, "probe"))
+    fd = os.open(d, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    times.append(time.perf_counter() - start)
+os.remove(os.path.join(d, "probe"))
+print(json.dumps({"median_ms": statistics.median(times) * 1000, "samples": len(times)}))
+PY
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 note "HTTP load on $base"
