@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The benchmarks of ../shared/BENCHMARKS.md (copied into the generated report): lock-table
-# speed against dav-server's MemLs in one criterion run (W1–W5, scale), footprint and
-# allocation counts, and HTTP load on config-server with wrk (H1–H3). Every benchmark
-# checks its answers; a wrong answer or an unexpected HTTP status fails the script.
+# The benchmarks (workloads W1–W5, mem, scale, H1–H3): lock-table speed against
+# dav-server's MemLs in one criterion run, footprint and allocation counts, and HTTP load
+# on config-server with wrk. Every benchmark checks its answers; a wrong answer or an
+# unexpected HTTP status fails the script.
 #
 #   bash .ci/bench.sh           full run: 3 rounds of criterion, wrk -t2 -c32 -d10s twice
 #                               per workload, the firmware size report; writes BENCHMARKS.md
