@@ -160,7 +160,8 @@ pub struct Representation {
 }
 
 impl Representation {
-    fn of(value: &Value) -> Self {
+    /// The representation of a section or document.
+    pub fn of(value: &Value) -> Self {
         let body = render(value);
         let etag = etag_of(&body);
         Representation {

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod commit;
 pub mod config;
 mod locking;
 pub mod options;
@@ -28,12 +29,13 @@ mod routes;
 pub mod storage;
 
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use lockwarden_std::LockManager;
 use tokio::net::TcpListener;
 
 use crate::auth::{Users, UsersFileError};
+use crate::commit::Changes;
 use crate::config::{ConfigDocument, DocumentError, RenderedDocument};
 use crate::options::ServerOptions;
 use crate::storage::{Storage, StorageError};
@@ -71,12 +73,9 @@ pub enum StartupError {
 /// The server's state: the configuration, its storage, the lock table and the users.
 #[derive(Debug)]
 pub struct App {
-    document: RwLock<Arc<RenderedDocument>>,
-    // One document edit at a time, from its ETag precondition to the durable store, so
-    // that edits apply in the order acknowledged. (Locks against writes are the lock
-    // layer's business: it holds new locks back until an admitted write is done.)
-    writer: tokio::sync::Mutex<()>,
-    storage: Storage,
+    // The configuration and its durable changes. (Locks against writes are the lock
+    // layer's business: it holds new locks back until an admitted write is stored.)
+    changes: Changes,
     locks: LockManager,
     users: Option<Users>,
     enforce_locks: bool,
@@ -102,9 +101,7 @@ impl App {
             .spawn_purger(std::time::Duration::from_secs(60))
             .map_err(StartupError::Purger)?;
         Ok(Arc::new(App {
-            document: RwLock::new(Arc::new(RenderedDocument::new(document))),
-            writer: tokio::sync::Mutex::new(()),
-            storage,
+            changes: Changes::new(storage, document),
             locks,
             users,
             enforce_locks: !settings.enforcement_disabled,
@@ -114,18 +111,7 @@ impl App {
 
     /// The configuration as last stored.
     pub fn document(&self) -> Arc<RenderedDocument> {
-        match self.document.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    fn set_document(&self, document: RenderedDocument) {
-        let document = Arc::new(document);
-        match self.document.write() {
-            Ok(mut guard) => *guard = document,
-            Err(poisoned) => *poisoned.into_inner() = document,
-        }
+        self.changes.current()
     }
 
     /// The lock table.

@@ -49,10 +49,11 @@ pub(crate) async fn webdav(app: &Arc<App>, request: Request, section: Option<Str
         .respond(request, &Resources::target(resource))
         .await;
     if let (true, Some(name)) = (created(&answer.outcome), &section) {
-        let _writer = app.writer.lock().await;
-        let mut document = app.document().document().clone();
-        if document.create_empty(name)
-            && let Err(problem) = app.store(document).await
+        let name = name.clone();
+        if let Err(problem) = app
+            .changes
+            .apply(|document| Ok(document.create_empty(&name)))
+            .await
         {
             // The resource could not be created: neither may its lock stay.
             if let (Outcome::Granted { lock, .. }, Ok(path)) =

@@ -305,77 +305,67 @@ async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Re
             .into_response();
         }
     }
-    // One writer at a time, from the ETag precondition to the durable store.
-    let _writer = app.writer.lock().await;
-    let current = app.document();
-    let Some(representation) = current.section(name) else {
-        return Problem::unknown_section(name).into_response();
-    };
-    if let Some(if_match) = parts.headers.get(header::IF_MATCH)
-        && !etag_list_matches(if_match.as_bytes(), &representation.etag, true)
-    {
-        return Problem::new(
-            StatusCode::PRECONDITION_FAILED,
-            "etag-mismatch",
-            "Precondition failed",
-            format!(
-                "If-Match does not name the current ETag of /config/{name} ({}): the section changed since it was read. GET it again, then retry.",
-                representation.etag
-            ),
-        )
-        .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
-        .into_response();
-    }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(e) => return Problem::malformed_json(e).into_response(),
     };
-    let mut document = current.document().clone();
-    let outcome = match edit {
-        Edit::Replace => document.replace(name, value),
-        Edit::Merge => document.merge(name, &value),
-    };
-    match outcome {
-        Ok(()) => {}
-        Err(EditError::UnknownSection) => return Problem::unknown_section(name).into_response(),
-        Err(EditError::NotAnObject) => {
-            return Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "section-not-an-object",
-                "A section must be a JSON object",
-                format!(
-                    "The result for /config/{name} would not be a JSON object; send an object such as {{\"key\": \"value\"}}."
-                ),
-            )
-            .into_response();
-        }
-    }
-    match app.store(document).await {
-        Ok(stored) => match stored.section(name) {
-            Some(representation) => json_representation(StatusCode::OK, representation),
-            None => Problem::unknown_section(name).into_response(),
-        },
+    let if_match = parts.headers.get(header::IF_MATCH);
+    let changed = app
+        .changes
+        .apply(|document| {
+            let section = document
+                .section(name)
+                .ok_or_else(|| Problem::unknown_section(name))?;
+            if let Some(if_match) = if_match {
+                let etag = Representation::of(section).etag;
+                if !etag_list_matches(if_match.as_bytes(), &etag, true) {
+                    return Err(etag_mismatch(name, &etag));
+                }
+            }
+            let edited = match edit {
+                Edit::Replace => document.replace(name, value),
+                Edit::Merge => document.merge(name, &value),
+            };
+            match edited {
+                Ok(()) => {}
+                Err(EditError::UnknownSection) => return Err(Problem::unknown_section(name)),
+                Err(EditError::NotAnObject) => return Err(not_an_object(name)),
+            }
+            document
+                .section(name)
+                .map(Representation::of)
+                .ok_or_else(|| Problem::unknown_section(name))
+        })
+        .await;
+    match changed {
+        Ok(representation) => json_representation(StatusCode::OK, &representation),
         Err(problem) => problem.into_response(),
     }
 }
 
-impl App {
-    /// Stores `document` durably, then serves it. Callers hold the writer mutex.
-    pub(crate) async fn store(
-        &self,
-        document: crate::config::ConfigDocument,
-    ) -> Result<Arc<crate::config::RenderedDocument>, Problem> {
-        let rendered = crate::config::RenderedDocument::new(document);
-        let storage = self.storage.clone();
-        let bytes = rendered.stored_bytes().clone();
-        match tokio::task::spawn_blocking(move || storage.persist(&bytes)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(Problem::storage_failed(e)),
-            Err(e) => return Err(Problem::storage_failed(e)),
-        }
-        self.set_document(rendered);
-        Ok(self.document())
-    }
+/// 412 for an `If-Match` that names another ETag than the section's (RFC 9110 §13.1.1).
+fn etag_mismatch(name: &str, etag: &str) -> Problem {
+    Problem::new(
+        StatusCode::PRECONDITION_FAILED,
+        "etag-mismatch",
+        "Precondition failed",
+        format!(
+            "If-Match does not name the current ETag of /config/{name} ({etag}): the section changed since it was read. GET it again, then retry."
+        ),
+    )
+    .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// 422 for a section that would not be an object.
+fn not_an_object(name: &str) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "section-not-an-object",
+        "A section must be a JSON object",
+        format!(
+            "The result for /config/{name} would not be a JSON object; send an object such as {{\"key\": \"value\"}}."
+        ),
+    )
 }
 
 /// Whether `name` may become a new section through a `LOCK` on its unmapped URL.
