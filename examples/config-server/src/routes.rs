@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use lockwarden::http::{BodyFormat, Method, Outcome, PathSource, Refusal};
+use lockwarden::http::{BodyFormat, EntityTag, Method, Outcome, PathSource, Refusal};
 use lockwarden_std::{LockLayer, LockResponse, Principal, Resource};
 use serde_json::Value;
 use tower::Layer;
@@ -236,18 +236,15 @@ fn json_representation(status: StatusCode, representation: &Representation) -> R
 
 /// Whether an `If-Match`/`If-None-Match` field value names `etag` or is `*`. `If-Match`
 /// compares strongly (a weak tag never matches); `If-None-Match` weakly (RFC 9110 §13.1).
+/// Splitting at commas is safe for the tags this server issues (hex digits).
 fn etag_list_matches(value: &[u8], etag: &str, strong: bool) -> bool {
     let Ok(value) = std::str::from_utf8(value) else {
         return false;
     };
+    let ours = EntityTag::from_header(etag);
     value.split(',').map(str::trim).any(|candidate| {
-        if candidate == "*" {
-            return true;
-        }
-        match candidate.strip_prefix("W/") {
-            Some(weak) => !strong && weak == etag,
-            None => candidate == etag,
-        }
+        let theirs = EntityTag::from_header(candidate);
+        candidate == "*" || (theirs.weak_eq(&ours) && !(strong && (theirs.weak || ours.weak)))
     })
 }
 
