@@ -645,3 +645,39 @@ async fn a_deployment_can_hide_who_holds_a_lock() {
     assert!(reply.json().get("owner").is_none(), "{}", reply.body);
     assert!(!reply.body.contains("alice"));
 }
+
+#[tokio::test]
+async fn an_if_header_is_evaluated_on_reads_too_and_a_bad_propfind_depth_is_400() {
+    let server = TestServer::start().await;
+    let get = send(
+        client()
+            .get(server.url("/config/wifi"))
+            .header("if", format!("(<{}>)", unknown_token())),
+    )
+    .await;
+    assert_eq!(
+        get.status,
+        StatusCode::PRECONDITION_FAILED,
+        "RFC 4918 §10.4 applies to every method"
+    );
+    let etag = send(client().get(server.url("/config/wifi")))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let matching = send(
+        client()
+            .get(server.url("/config/wifi"))
+            .header("if", format!("([{etag}])")),
+    )
+    .await;
+    assert_eq!(matching.status, StatusCode::OK);
+    let depth = send(
+        client()
+            .request(method("PROPFIND"), server.url("/config"))
+            .header("depth", "2"),
+    )
+    .await;
+    assert_eq!(depth.status, StatusCode::BAD_REQUEST);
+    assert!(depth.body.contains("Depth"), "{}", depth.body);
+}
