@@ -256,3 +256,57 @@ async fn a_lock_flood_from_one_user_stops_at_its_quota() {
     assert_eq!(read.status, StatusCode::OK);
     std::fs::remove_file(users).unwrap();
 }
+
+#[tokio::test]
+async fn locks_on_new_names_cannot_grow_the_configuration_without_bound() {
+    let server = TestServer::start().await;
+    let mut created = 0;
+    let refused = loop {
+        let reply = send(
+            client()
+                .request(
+                    method("LOCK"),
+                    server.url(&format!("/config/extra-{created}")),
+                )
+                .header("accept", "application/problem+json")
+                .body(lockinfo("exclusive", "grower")),
+        )
+        .await;
+        if reply.status != StatusCode::CREATED {
+            break reply;
+        }
+        let token = lock_token(&reply);
+        let unlock = send(
+            client()
+                .request(
+                    method("UNLOCK"),
+                    server.url(&format!("/config/extra-{created}")),
+                )
+                .header("lock-token", format!("<{token}>")),
+        )
+        .await;
+        assert_eq!(unlock.status, StatusCode::NO_CONTENT);
+        created += 1;
+        assert!(created <= 1000, "sections are never refused");
+    };
+    assert_eq!(
+        refused.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.json()["type"],
+        "https://lockwarden.dev/problems/too-many-sections"
+    );
+    let doc = send(client().get(server.url("/config"))).await.json();
+    assert_eq!(
+        doc.as_object().unwrap().len(),
+        config_server::config::MAX_SECTIONS
+    );
+    assert_eq!(
+        send(client().get(server.url("/locks"))).await.json()["locks"],
+        json!([]),
+        "the refused lock was released"
+    );
+    assert_eq!(doc["wifi"]["ssid"], "workshop");
+}

@@ -17,6 +17,9 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default-config.json");
 
 /// The longest section name, in bytes.
 pub const MAX_SECTION_NAME: usize = 64;
+/// The most sections a document may have: a `LOCK` on an unmapped URL creates one, and a
+/// flood of those must not grow the document without bound.
+pub const MAX_SECTIONS: usize = 64;
 
 /// A configuration document: an object whose members are sections, each an object.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,8 @@ pub enum EditError {
     UnknownSection,
     /// The result would not be a JSON object.
     NotAnObject,
+    /// The document already has [`MAX_SECTIONS`] sections.
+    TooManySections,
 }
 
 impl fmt::Display for EditError {
@@ -57,6 +62,9 @@ impl fmt::Display for EditError {
         match self {
             EditError::UnknownSection => f.write_str("no configuration section has this name"),
             EditError::NotAnObject => f.write_str("a configuration section must be a JSON object"),
+            EditError::TooManySections => {
+                write!(f, "the configuration already has {MAX_SECTIONS} sections")
+            }
         }
     }
 }
@@ -138,15 +146,18 @@ impl ConfigDocument {
         Ok(())
     }
 
-    /// Creates an empty section unless one of that name exists; whether it was created.
-    /// A `LOCK` on an unmapped URL creates an empty resource (RFC 4918 §7.3).
-    pub fn create_empty(&mut self, name: &str) -> bool {
+    /// Creates an empty section unless one of that name exists (`Ok(false)`). A `LOCK` on
+    /// an unmapped URL creates an empty resource (RFC 4918 §7.3).
+    pub fn create_empty(&mut self, name: &str) -> Result<bool, EditError> {
         if self.sections.contains_key(name) {
-            return false;
+            return Ok(false);
+        }
+        if self.sections.len() >= MAX_SECTIONS {
+            return Err(EditError::TooManySections);
         }
         self.sections
             .insert(name.to_owned(), Value::Object(Map::new()));
-        true
+        Ok(true)
     }
 }
 
@@ -323,6 +334,19 @@ mod tests {
         );
         assert_ne!(a.whole().etag, c.whole().etag);
         assert!(a.whole().etag.starts_with('"') && a.whole().etag.len() == 34);
+    }
+
+    #[test]
+    fn new_sections_stop_at_the_maximum() {
+        let mut d = doc();
+        assert_eq!(d.create_empty("wifi"), Ok(false));
+        let mut created = 0;
+        while d.create_empty(&format!("s{created}")) == Ok(true) {
+            created += 1;
+        }
+        assert_eq!(d.section_names().count(), MAX_SECTIONS);
+        assert_eq!(d.create_empty("one-more"), Err(EditError::TooManySections));
+        assert!(created > 0);
     }
 
     #[test]

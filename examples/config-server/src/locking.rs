@@ -52,7 +52,11 @@ pub(crate) async fn webdav(app: &Arc<App>, request: Request, section: Option<Str
         let name = name.clone();
         if let Err(problem) = app
             .changes
-            .apply(|document| Ok(document.create_empty(&name)))
+            .apply(|document| {
+                document
+                    .create_empty(&name)
+                    .map_err(|_| Problem::too_many_sections(&name))
+            })
             .await
         {
             // The resource could not be created: neither may its lock stay.

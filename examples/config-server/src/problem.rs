@@ -104,6 +104,19 @@ impl Problem {
         )
     }
 
+    /// 507: a `LOCK` would create a section beyond the maximum (RFC 4918 §11.5).
+    pub fn too_many_sections(name: &str) -> Self {
+        Problem::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "too-many-sections",
+            "No room for another section",
+            format!(
+                "/config/{name} does not exist and cannot be created: the configuration has its maximum of {} sections.",
+                crate::config::MAX_SECTIONS
+            ),
+        )
+    }
+
     /// 500: the change could not be stored; nothing was changed.
     pub fn storage_failed(error: impl std::fmt::Display) -> Self {
         Problem::new(

@@ -327,6 +327,7 @@ async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Re
                 Ok(()) => {}
                 Err(EditError::UnknownSection) => return Err(Problem::unknown_section(name)),
                 Err(EditError::NotAnObject) => return Err(not_an_object(name)),
+                Err(EditError::TooManySections) => return Err(Problem::too_many_sections(name)),
             }
             document
                 .section(name)
