@@ -45,8 +45,9 @@ use crate::storage::{Storage, StorageError};
 pub struct Settings {
     /// The command-line options.
     pub options: ServerOptions,
-    /// Test switch, `false` only to demonstrate what locks prevent: writes then ignore
-    /// every lock (locks are still granted and listed). Never off in the binary.
+    /// Test switch, `true` only to demonstrate what locks prevent: writes are then not
+    /// checked against locks, and JSON lock requests are granted as shared locks, so
+    /// that they never exclude each other. The binary never sets it.
     pub enforcement_disabled: bool,
 }
 
