@@ -238,3 +238,23 @@ async fn options_announce_webdav_locking() {
     assert_eq!(reply.header("dav"), Some("1, 2"));
     assert!(reply.header("allow").unwrap().contains("LOCK"));
 }
+
+#[tokio::test]
+async fn an_unsupported_method_on_a_locked_section_is_405_not_423() {
+    let server = TestServer::start().await;
+    let lock = send(
+        client()
+            .post(server.url("/config/wifi/lock"))
+            .json(&json!({"owner": "a"})),
+    )
+    .await;
+    assert_eq!(lock.status, StatusCode::OK);
+    let delete = send(client().delete(server.url("/config/wifi"))).await;
+    assert_eq!(delete.status, StatusCode::METHOD_NOT_ALLOWED);
+    let mkcol = send(client().request(
+        reqwest::Method::from_bytes(b"MKCOL").unwrap(),
+        server.url("/config/wifi"),
+    ))
+    .await;
+    assert_eq!(mkcol.status, StatusCode::METHOD_NOT_ALLOWED);
+}

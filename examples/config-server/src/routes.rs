@@ -50,6 +50,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
                 .with_resources(move |path: &str| lookup_app.resource(path)),
         );
     }
+    // Outside the lock layer: a method a resource does not support is a 405, never a 423.
+    documents = documents.layer(middleware::from_fn(supported_methods));
     let lock_api = Router::new()
         .route("/config/lock", any(locking::json_lock_resource))
         .route("/config/{section}/lock", any(locking::json_lock_resource))
@@ -147,6 +149,19 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
                 return Problem::unauthenticated("Unknown user or wrong password.").into_response();
             }
         }
+    }
+    next.run(request).await
+}
+
+/// 405 for a method the configuration resources do not support (RFC 9110 §15.5.6).
+async fn supported_methods(request: Request, next: Next) -> Response {
+    let (path, allow) = match request.uri().path() {
+        "/config" => ("/config", ALLOW_CONFIG),
+        path => (path, ALLOW_SECTION),
+    };
+    let method = request.method().as_str();
+    if !allow.split(", ").any(|m| m == method) {
+        return Problem::method_not_allowed(method, path, allow).into_response();
     }
     next.run(request).await
 }
