@@ -103,6 +103,8 @@ impl<const P: usize> LockSnapshot<P> {
 
 struct Shared<const N: usize, const P: usize, const O: usize> {
     table: Mutex<LockTable<N, P, O>>,
+    /// The table's policy, which never changes: read without the mutex.
+    policy: Policy,
     clock: Box<dyn Clock>,
     /// Writes admitted by the lock layer hold it shared until the write is done; granting
     /// a lock takes it exclusively, so no lock is granted between a write's check and the
@@ -188,6 +190,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         Ok(LockManager {
             shared: Arc::new(Shared {
                 table: Mutex::new(table),
+                policy,
                 clock: Box::new(clock),
                 writes: Arc::new(tokio::sync::RwLock::new(())),
                 show_owners: AtomicBool::new(true),
@@ -200,9 +203,9 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         self.shared.clock.now()
     }
 
-    /// The table's policy.
+    /// The table's policy. Takes no lock, so it may be called inside [`LockManager::with`].
     pub fn policy(&self) -> Policy {
-        *self.table().policy()
+        self.shared.policy
     }
 
     /// What refusals show of other clients' locks (by default, their owner text).
@@ -271,7 +274,10 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// Runs `f` on the table with the current tick, under the mutex: for the operations that
-    /// borrow from the table (such as the core's one-call request check). Keep `f` short.
+    /// borrow from the table (such as the core's one-call request check). Keep `f` short,
+    /// and call no other method of this manager from it but [`LockManager::now`],
+    /// [`LockManager::policy`] and [`LockManager::disclosure`]: the others take the same
+    /// mutex, which is not reentrant.
     pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
         let mut table = self.table();
         let now = self.now();

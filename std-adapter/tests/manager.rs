@@ -293,3 +293,25 @@ fn one_of_many_threads_racing_for_an_exclusive_lock_wins() {
     assert_eq!(winners.filter(|won| *won).count(), 1);
     assert_eq!(manager.len(), 1);
 }
+
+#[test]
+fn the_policy_clock_and_disclosure_can_be_read_inside_with() {
+    let (manager, _clock) = manager(Policy::new(TICK_HZ).with_max_timeout_secs(60));
+    let (done, result) = std::sync::mpsc::channel();
+    let reader = manager.clone();
+    // On another thread, so that a deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        let read = reader.with(|_table, now| {
+            (
+                reader.now() == now,
+                reader.disclosure().owner,
+                reader.policy().max_timeout,
+            )
+        });
+        let _ = done.send(read);
+    });
+    let read = result
+        .recv_timeout(Duration::from_secs(5))
+        .expect("reading inside `with` deadlocked");
+    assert_eq!(read, (true, true, Ticks(60_000)));
+}
