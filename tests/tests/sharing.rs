@@ -8,13 +8,17 @@ use std::thread;
 use lockwarden::sync::{CsLockTable, SharedLockTable, SpinLockTable};
 use lockwarden::{Access, LockError, LockRequest, Path, Policy, Tick, WriteError};
 
-static CS_TABLE: CsLockTable<64, 32, 16> = CsLockTable::new(Policy::new(1000).with_max_locks_per_principal(64));
+static CS_TABLE: CsLockTable<64, 32, 16> =
+    CsLockTable::new(Policy::new(1000).with_max_locks_per_principal(64));
 static SPIN_TABLE: SpinLockTable<64, 32, 16> =
     SpinLockTable::new(Policy::new(1000).with_max_locks_per_principal(64));
 
 /// Threads race to lock the same few paths; exactly one lock per path is ever granted,
 /// and every writer without the token is refused while it is held.
-fn exactly_one_winner_per_path(table: &'static (impl SharedLockTable<64, 32, 16> + Sync), seed: u8) {
+fn exactly_one_winner_per_path(
+    table: &'static (impl SharedLockTable<64, 32, 16> + Sync),
+    seed: u8,
+) {
     table.with(|t| t.seed_tokens([seed; 16]));
     let granted = AtomicU32::new(0);
     let refused = AtomicU32::new(0);
@@ -36,7 +40,8 @@ fn exactly_one_winner_per_path(table: &'static (impl SharedLockTable<64, 32, 16>
                         }
                         Err(e) => panic!("unexpected refusal: {e}"),
                     }
-                    let write = table.with(|t| t.authorize(Tick(0), &path, Access::Resource, &[], None));
+                    let write =
+                        table.with(|t| t.authorize(Tick(0), &path, Access::Resource, &[], None));
                     assert!(matches!(write, Err(WriteError::Locked(_))));
                 }
             });
