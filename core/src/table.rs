@@ -213,10 +213,7 @@ impl<const P: usize, const O: usize> Slot<P, O> {
 
     #[inline]
     fn is_live(&self, now: Tick) -> bool {
-        match self.timeout {
-            Timeout::Infinite => true,
-            Timeout::Finite(t) => now.since(self.granted).0 < t.0,
-        }
+        is_live(self.granted, self.timeout, now)
     }
 
     #[inline]
@@ -296,6 +293,10 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     /// Occupied slots (live or expired but not yet purged) holding depth-infinity locks:
     /// while there are none, a check looks up the target path alone.
     infinity: u16,
+    /// The grant time and timeout of the tail (the latest deadline): while it has
+    /// passed, no lock is live and a check touches no slot, however many expired locks
+    /// wait to be purged.
+    latest: Option<(Tick, Timeout)>,
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
@@ -329,6 +330,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             free: NONE,
             fresh: 0,
             infinity: 0,
+            latest: None,
         }
     }
 
@@ -856,6 +858,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         path: &Path<P>,
         mut f: impl FnMut(u16, &Slot<P, O>) -> bool,
     ) {
+        if !self.any_live(now) {
+            return;
+        }
         let target = path.as_bytes();
         let mut visit = |prefix: &[u8], h: u32, exact: bool| -> bool {
             let mut go_on = true;
@@ -923,9 +928,21 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn live(&self, now: Tick) -> Live<'_, N, P, O> {
         Live {
             table: self,
-            at: self.tail,
+            at: if self.any_live(now) { self.tail } else { NONE },
             now,
         }
+    }
+
+    /// Whether any lock is live: whether the latest deadline is still ahead.
+    #[inline]
+    fn any_live(&self, now: Tick) -> bool {
+        self.latest
+            .is_some_and(|(granted, timeout)| is_live(granted, timeout, now))
+    }
+
+    /// Keeps `latest` in step with the tail of the deadline list.
+    fn note_tail(&mut self) {
+        self.latest = self.slot(self.tail).map(|s| (s.granted, s.timeout));
     }
 
     fn allocate(&mut self, now: Tick) -> Result<u16, LockError<P, O>> {
@@ -1034,6 +1051,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             Some(slot) => slot.prev = index,
             None => self.tail = index,
         }
+        self.note_tail();
     }
 
     fn unlink_deadline(&mut self, index: u16) {
@@ -1047,6 +1065,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             Some(slot) => slot.prev = prev,
             None => self.tail = prev,
         }
+        self.note_tail();
     }
 
     fn remove(&mut self, index: u16) {
@@ -1083,6 +1102,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             i = slot.next;
         }
         assert_eq!(self.tail, prev);
+        assert_eq!(
+            self.latest,
+            self.slot(self.tail).map(|s| (s.granted, s.timeout))
+        );
         let mut free = Vec::new();
         let mut f = self.free;
         while let Some(slot) = self.slot(f) {
@@ -1150,6 +1173,16 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for LockTable<N,
             .field("capacity", &N)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether a lock granted at `granted` for `timeout` is live at `now`: elapsed ticks
+/// are counted with wrapping arithmetic, so this holds across the counter's wrap.
+#[inline]
+fn is_live(granted: Tick, timeout: Timeout, now: Tick) -> bool {
+    match timeout {
+        Timeout::Infinite => true,
+        Timeout::Finite(t) => now.since(granted).0 < t.0,
     }
 }
 
