@@ -212,7 +212,7 @@ def write(out, report_path):
         " got 1 ms timeouts and the setup slept 2 ms (the sleep also leaves its caches cold)."
     )
     emit("")
-    emit("| system | workload | expired | none | ratio | per round |")
+    emit("| system | workload | 1000 expired | none | ratio | per round |")
     emit("|---|---|---:|---:|---:|---|")
     for s in SYSTEMS:
         for w in ("W5a", "W5b"):
@@ -221,7 +221,37 @@ def write(out, report_path):
                 f"| {s} | {w} | {ns(med[(w, s)])} | {ns(med[(f'{w}-none', s)])} |"
                 f" {ratio(statistics.median(rr))} | {' '.join(ratio(x) for x in rr)} |"
             )
+    hundred = {
+        w: [out / "criterion" / f"{w}-100" / "lockwarden" / f"round{r}" / "estimates.json" for r in rounds]
+        for w in ("W5a", "W5b")
+    }
+    if all(p.exists() for paths in hundred.values() for p in paths):
+        emit("")
+        emit("Whether the cost grows with the number of expired locks (lockwarden, same first check):")
+        emit("")
+        emit("| workload | none | 100 expired | 1000 expired |")
+        emit("|---|---:|---:|---:|")
+        for w, paths in hundred.items():
+            h = statistics.median(json.loads(p.read_text())["median"]["point_estimate"] for p in paths)
+            emit(f"| {w} | {ns(med[(f'{w}-none', 'lockwarden')])} | {ns(h)} | {ns(med[(w, 'lockwarden')])} |")
     emit("")
+    clock = [out / "criterion" / "clock" / "empty" / f"round{r}" / "estimates.json" for r in rounds]
+    if all(p.exists() for p in clock):
+        floor = [json.loads(p.read_text())["median"]["point_estimate"] for p in clock]
+        adjusted = {
+            w: statistics.median(
+                (a - f) / (n - f)
+                for a, n, f in zip(times[(w, "lockwarden")], times[(f"{w}-none", "lockwarden")], floor)
+            )
+            for w in ("W5a", "W5b")
+        }
+        emit(
+            f"An empty routine timed the same way (the clock reads alone) takes"
+            f" {ns(statistics.median(floor))}; it is in both columns, so the ratios understate"
+            f" the difference: without it, lockwarden's W5a is {ratio(adjusted['W5a'])} and W5b"
+            f" {ratio(adjusted['W5b'])} the cost of the empty table."
+        )
+        emit("")
     for (workload, system), a in sorted(wrong.items()):
         emit(
             f"- {workload} on {system}: expected *{a['expected']}*, answered *{a['observed']}*:"
