@@ -24,40 +24,47 @@
 //! use lockwarden::Policy;
 //! use lockwarden_std::{LockManager, TICK_HZ, dav::DavLocks};
 //!
-//! let locks = DavLocks::new(LockManager::new(Policy::new(TICK_HZ)).unwrap());
+//! let locks: DavLocks = DavLocks::new(LockManager::new(Policy::new(TICK_HZ)).unwrap());
 //! let handler = DavHandler::builder()
 //!     .filesystem(MemFs::new())
 //!     .locksystem(Box::new(locks.clone()))
 //!     .build_handler();
 //! // For a request authenticated as "alice":
-//! let config = DavConfig::new().principal("alice").locksystem(Box::new(locks.for_principal("alice")));
+//! let config: DavConfig<()> =
+//!     DavConfig::new().principal("alice").locksystem(Box::new(locks.for_principal("alice")));
 //! # let _ = (handler, config);
 //! ```
 //!
 //! # What the trait cannot say
 //!
-//! Every refusal of [`DavLockSystem::lock`] and [`DavLockSystem::check`] becomes `423
-//! Locked` in `dav-server`, and every refusal of `unlock` a `409` and of `refresh` a `412`:
-//! a token presented by another principal (403 in lockwarden), a principal over its lock
-//! quota (403), a full table (503 with `Retry-After`) and a path too long for the table
-//! (414) cannot be told apart. They are logged with their real reason.
+//! Every refusal of [`DavLockSystem::lock`] and [`DavLockSystem::check`] becomes a bare
+//! `423 Locked` in `dav-server`, every refusal of `unlock` a `409` and of `refresh` a
+//! `412`: a token presented by another principal (403 in lockwarden), a principal over
+//! its lock quota (403), a full table (503 with `Retry-After`), a path too long for the
+//! table (414) and a depth-infinity `LOCK` blocked below (207) cannot be told apart, and
+//! none carries the headers and body of PROTOCOL.md. A handle made with
+//! [`DavLocks::for_request`] keeps the core's [`Refusal`] of its request, for the server
+//! to answer with [`LockRejection`](crate::LockRejection) in place of `dav-server`'s
+//! answer (the `webdav-server` example does).
 
 use std::fmt;
 use std::future;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use dav_server::davpath::DavPath;
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
+use lockwarden::http::{
+    Expiry, LockDetails, LockInfoError, Method, PathSource, Refusal, may_see_token,
+};
 use lockwarden::{
-    Access, Conflict, Depth, LockError, LockRequest, LockToken, Path, PathError, Scope, Ticks,
-    Timeout, WriteError,
+    Access, ActiveLock, Conflict, Depth, LockError, LockRequest, LockToken, Path, PathError,
+    RefreshError, Scope, Ticks, Timeout, UnlockError, WriteError,
 };
-use xmltree::{Element, EmitterConfig, Namespace};
+use xmltree::{Element, EmitterConfig, Namespace, XMLNode};
 
-use crate::manager::{
-    DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, LockSnapshot,
-};
+use crate::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager};
 
 /// A [`DavLockSystem`] on a lockwarden [`LockManager`], bound to the principal of the
 /// request it serves (none by default).
@@ -71,7 +78,17 @@ pub struct DavLocks<
     const O: usize = DEFAULT_OWNER_LEN,
 > {
     manager: LockManager<N, P, O>,
+    /// The policy's ticks per second, read once: the manager's mutex is not re-entrant.
+    tick_hz: u32,
     principal: Option<String>,
+    request: Option<RequestNote<P, O>>,
+}
+
+/// The request a handle serves, and the refusal it met.
+#[derive(Clone)]
+struct RequestNote<const P: usize, const O: usize> {
+    method: Method,
+    refusal: Arc<Mutex<Option<Refusal<P, O>>>>,
 }
 
 impl<const N: usize, const P: usize, const O: usize> fmt::Debug for DavLocks<N, P, O> {
@@ -79,6 +96,7 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for DavLocks<N, 
         f.debug_struct("DavLocks")
             .field("manager", &self.manager)
             .field("principal", &self.principal)
+            .field("method", &self.request.as_ref().map(|r| r.method))
             .finish()
     }
 }
@@ -86,9 +104,12 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for DavLocks<N, 
 impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     /// A lock system on `manager`, for anonymous requests.
     pub fn new(manager: LockManager<N, P, O>) -> Self {
+        let tick_hz = manager.policy().tick_hz;
         DavLocks {
             manager,
+            tick_hz,
             principal: None,
+            request: None,
         }
     }
 
@@ -98,8 +119,36 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     pub fn for_principal(&self, principal: impl Into<String>) -> Self {
         DavLocks {
             manager: self.manager.clone(),
+            tick_hz: self.tick_hz,
             principal: Some(principal.into()),
+            request: None,
         }
+    }
+
+    /// A handle for one request (`method`, by `principal` or anonymous) that keeps why
+    /// the table refused it, for [`DavLocks::take_refusal`].
+    pub fn for_request(&self, method: Method, principal: Option<&str>) -> Self {
+        DavLocks {
+            manager: self.manager.clone(),
+            tick_hz: self.tick_hz,
+            principal: principal.map(str::to_owned),
+            request: Some(RequestNote {
+                method,
+                refusal: Arc::new(Mutex::new(None)),
+            }),
+        }
+    }
+
+    /// Why the table refused this request, as the core's protocol layer states it (status,
+    /// headers and body: see [`Refusal::meaning`]). Only handles made with
+    /// [`DavLocks::for_request`] keep one. An `If` state token that names no lock is not a
+    /// refusal of the table: dav-server answers that 412 itself.
+    pub fn take_refusal(&self) -> Option<Refusal<P, O>> {
+        let note = self.request.as_ref()?;
+        note.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// The principal this handle acts for.
@@ -112,8 +161,21 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         &self.manager
     }
 
+    fn note(&self, refusal: Refusal<P, O>) {
+        if let Some(note) = &self.request {
+            *note.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(refusal);
+        }
+    }
+
+    fn note_path_error(&self, error: PathError) {
+        self.note(Refusal::BadPath {
+            source: PathSource::Request,
+            error,
+        });
+    }
+
     fn tick_hz(&self) -> u32 {
-        self.manager.policy().tick_hz
+        self.tick_hz
     }
 
     fn lock_now(
@@ -140,6 +202,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             Ok(target) => target,
             Err(error) => {
                 tracing::info!(target: "lockwarden::dav", path = %path, %error, "lock refused");
+                self.note_path_error(error);
                 return Err(refused());
             }
         };
@@ -167,19 +230,56 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
                 shared,
                 deep,
             }),
-            Err(LockError::Conflict(conflict)) => Err(self.conflicting(path, &conflict)),
-            // Quota, full table, overlong owner or principal: the manager logged the reason;
-            // the trait can only answer with a lock, which dav-server turns into 423.
-            Err(_) => Err(refused()),
+            Err(LockError::Conflict(conflict)) => {
+                let lock = self.details(&conflict);
+                // A lock strictly inside the requested tree blocks a depth-infinity LOCK:
+                // 207, with 423 for that member (RFC 4918 §9.10.9).
+                let below = conflict.root.as_bytes() != target.as_bytes()
+                    && target.contains(&conflict.root);
+                self.note(match below {
+                    true => Refusal::LockBlockedBelow {
+                        path: target.clone(),
+                        lock,
+                    },
+                    false => Refusal::LockConflict {
+                        path: target.clone(),
+                        lock,
+                    },
+                });
+                Err(self.conflicting(path, &conflict))
+            }
+            // The manager logged the reason; the trait can only answer with a lock, which
+            // dav-server turns into 423.
+            Err(error) => {
+                self.note(match error {
+                    LockError::QuotaExceeded => Refusal::QuotaExceeded,
+                    LockError::TableFull { retry_after } => Refusal::TableFull {
+                        retry_after: Expiry::from_timeout(
+                            retry_after.map_or(Timeout::Infinite, Timeout::Finite),
+                            self.tick_hz(),
+                        ),
+                    },
+                    LockError::OwnerTooLong => Refusal::BadLockInfo(LockInfoError::OwnerTooLong),
+                    LockError::PrincipalTooLong => Refusal::PrincipalTooLong,
+                    _ => Refusal::Unseeded,
+                });
+                Err(refused())
+            }
         }
     }
 
     fn unlock_now(&self, path: &DavPath, token: &str) -> Result<(), ()> {
-        let target = lock_path::<P>(path).map_err(drop)?;
-        let token = LockToken::parse(token).map_err(drop)?;
+        let target = lock_path::<P>(path).map_err(|e| self.note_path_error(e))?;
+        // A URI that is not one of our tokens names no lock here (RFC 4918 §9.11.1: 409).
+        let token = LockToken::parse(token).map_err(|_| self.note(Refusal::UnlockTokenMismatch))?;
         self.manager
             .unlock(&target, &token, self.principal())
-            .map_err(drop)
+            .map_err(|error| {
+                self.note(match error {
+                    UnlockError::Forbidden => Refusal::Forbidden,
+                    _ => Refusal::UnlockTokenMismatch,
+                })
+            })
     }
 
     fn refresh_now(
@@ -188,8 +288,8 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         token: &str,
         timeout: Option<Duration>,
     ) -> Result<DavLock, ()> {
-        let target = lock_path::<P>(path).map_err(drop)?;
-        let token = LockToken::parse(token).map_err(drop)?;
+        let target = lock_path::<P>(path).map_err(|e| self.note_path_error(e))?;
+        let token = LockToken::parse(token).map_err(|_| self.note(Refusal::NoLockToRefresh))?;
         // dav-server passes no timeout both for a refresh without `Timeout` and for
         // `Timeout: Infinite`: keep the timeout the lock was granted (RFC 4918 §9.10.2
         // leaves the choice to the server), under the policy as always.
@@ -199,9 +299,19 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         };
         self.manager
             .refresh(&target, &token, self.principal(), requested)
-            .map_err(drop)?;
-        let lock = self.manager.find(&target, &token).ok_or(())?;
-        Ok(self.dav_lock(path, &target, &lock))
+            .map_err(|error| {
+                self.note(match error {
+                    RefreshError::Forbidden => Refusal::Forbidden,
+                    _ => Refusal::NoLockToRefresh,
+                })
+            })?;
+        self.manager
+            .with(|table, now| {
+                table
+                    .find(now, &target, &token)
+                    .map(|lock| self.dav_lock(path, &target, &lock))
+            })
+            .ok_or_else(|| self.note(Refusal::NoLockToRefresh))
     }
 
     fn check_now(
@@ -215,7 +325,12 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         let target = match lock_path::<P>(path) {
             Ok(target) => target,
             // A name the table cannot hold cannot be shown to be unlocked: refuse the write.
-            Err(_) => return Err(self.unnamed(path)),
+            Err(error) => {
+                if !ignore_principal {
+                    self.note_path_error(error);
+                }
+                return Err(self.unnamed(path));
+            }
         };
         if ignore_principal {
             // dav-server evaluates each state token of an `If` header this way. The
@@ -248,10 +363,23 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
                 .authorize(&checked, access, &submitted, principal)
             {
                 Ok(()) => {}
-                Err(WriteError::Locked(conflict)) => return Err(self.conflicting(path, &conflict)),
+                Err(WriteError::Locked(conflict)) => {
+                    if let Some(note) = &self.request {
+                        let lock = self.details(&conflict);
+                        self.note(Refusal::Locked {
+                            method: note.method,
+                            path: target,
+                            lock,
+                        });
+                    }
+                    return Err(self.conflicting(path, &conflict));
+                }
                 // A token of another principal's lock (403 in lockwarden): dav-server has
                 // only 423 to say that a lock blocks the write.
-                Err(_) => return Err(self.unnamed(path)),
+                Err(_) => {
+                    self.note(Refusal::Forbidden);
+                    return Err(self.unnamed(path));
+                }
             }
         }
         Ok(())
@@ -261,19 +389,19 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         let Ok(target) = lock_path::<P>(path) else {
             return Vec::new();
         };
-        self.manager
-            .locks_covering(&target)
-            .iter()
-            .map(|lock| {
-                let mut shown = self.dav_lock(path, &target, lock);
-                // The token is the proof of ownership: only those who may use the lock
-                // see it in lockdiscovery (anonymous locks can be used by anyone).
-                if lock.principal.is_some() && lock.principal.as_deref() != self.principal() {
-                    shown.token.clear();
-                }
-                shown
-            })
-            .collect()
+        self.manager.with(|table, now| {
+            table
+                .locks_covering(now, &target)
+                .map(|lock| {
+                    let mut shown = self.dav_lock(path, &target, &lock);
+                    // The token is the proof of ownership: the core says who may see it.
+                    if !may_see_token(&lock, self.principal()) {
+                        shown.token.clear();
+                    }
+                    shown
+                })
+                .collect()
+        })
     }
 
     fn delete_now(&self, path: &DavPath) -> Result<(), ()> {
@@ -295,12 +423,12 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
 
     /// The lock as `dav-server` shows it: the root as a URL path under the request's
     /// prefix, the remaining time as the timeout.
-    fn dav_lock(&self, request: &DavPath, target: &Path<P>, lock: &LockSnapshot<P>) -> DavLock {
+    fn dav_lock(&self, request: &DavPath, target: &Path<P>, lock: &ActiveLock<'_, P>) -> DavLock {
         DavLock {
             token: lock.token.to_string(),
-            path: Box::new(dav_path_of(&lock.root, request, target)),
-            principal: lock.principal.clone(),
-            owner: owner_from_xml(&lock.owner).map(Box::new),
+            path: Box::new(dav_path_of(lock.root, request, target)),
+            principal: lock.principal.map(str::to_owned),
+            owner: owner_from_xml(lock.owner).map(Box::new),
             timeout_at: self.deadline(lock.remaining),
             timeout: self.duration(lock.remaining),
             shared: lock.scope == Scope::Shared,
@@ -325,6 +453,18 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             shared: conflict.scope == Scope::Shared,
             deep: conflict.depth == Depth::Infinity,
         }
+    }
+
+    /// A blocking lock as a refusal shows it, its owner as the text of the `DAV:owner`
+    /// element (the table keeps the element itself, for lockdiscovery).
+    fn details(&self, conflict: &Conflict<P, O>) -> LockDetails<P, O> {
+        let mut details = LockDetails::from_conflict(conflict, self.tick_hz());
+        if let Some(owner) = owner_from_xml(&conflict.owner) {
+            details.owner.clear();
+            // The text is shorter than the element it came from, so it fits.
+            let _ = details.owner.push_str(&text_of(&owner));
+        }
+        details
     }
 
     /// A refusal that no single lock explains.
@@ -488,4 +628,23 @@ fn owner_from_xml(owner: &str) -> Option<Element> {
         return None;
     }
     Element::parse(Cursor::new(owner.as_bytes())).ok()
+}
+
+/// The text inside an element, its pieces trimmed and joined by spaces.
+fn text_of(element: &Element) -> String {
+    let mut pieces = Vec::new();
+    collect_text(element, &mut pieces);
+    pieces.join(" ")
+}
+
+fn collect_text(element: &Element, pieces: &mut Vec<String>) {
+    for node in &element.children {
+        match node {
+            XMLNode::Element(child) => collect_text(child, pieces),
+            XMLNode::Text(text) | XMLNode::CData(text) if !text.trim().is_empty() => {
+                pieces.push(text.trim().to_owned());
+            }
+            _ => {}
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use dav_server::{DavConfig, DavHandler, memfs::MemFs, memls::MemLs};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
+use lockwarden::http::{Expiry, Method, Refusal};
 use lockwarden::{Policy, Tick};
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
@@ -27,6 +28,8 @@ struct Reply {
     status: StatusCode,
     lock_token: Option<String>,
     body: String,
+    /// What the table said, where dav-server could not.
+    refusal: Option<Refusal<128, 256>>,
 }
 
 impl Server {
@@ -59,16 +62,19 @@ impl Server {
     }
 
     async fn send(&self, principal: Option<&str>, request: Request<Full<&'static [u8]>>) -> Reply {
-        let response = match principal {
-            None => self.handler.handle(request).await,
-            Some(user) => {
-                let mut config = DavConfig::new().principal(user);
-                if let Some(locks) = &self.locks {
-                    config = config.locksystem(Box::new(locks.for_principal(user)));
-                }
-                self.handler.handle_with(config, request).await
-            }
-        };
+        let method = Method::parse(request.method().as_str().as_bytes());
+        let locks = self
+            .locks
+            .as_ref()
+            .map(|locks| locks.for_request(method, principal));
+        let mut config = DavConfig::new();
+        if let Some(user) = principal {
+            config = config.principal(user);
+        }
+        if let Some(locks) = &locks {
+            config = config.locksystem(Box::new(locks.clone()));
+        }
+        let response = self.handler.handle_with(config, request).await;
         let status = response.status();
         let lock_token = response.headers().get("lock-token").map(|v| {
             v.to_str()
@@ -81,6 +87,7 @@ impl Server {
             status,
             lock_token,
             body: String::from_utf8_lossy(&body).into_owned(),
+            refusal: locks.and_then(|locks| locks.take_refusal()),
         }
     }
 }
@@ -447,4 +454,119 @@ async fn moving_a_locked_resource_needs_its_token_and_leaves_the_lock_behind() {
         "locks do not follow a MOVE"
     );
     assert!(server.locks.as_ref().unwrap().manager().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_of_another_principal_is_kept_as_forbidden_where_dav_server_says_409() {
+    let server = Server::lockwarden();
+    let token = server
+        .send(Some("alice"), lock("/doc", "Second-60"))
+        .await
+        .lock_token
+        .unwrap();
+    let refused = server.send(Some("bob"), unlock("/doc", &token)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let refusal = refused.refusal.unwrap();
+    assert_eq!(refusal, Refusal::Forbidden);
+    assert_eq!(refusal.meaning().status, 403);
+    let refused = server.send(Some("bob"), put("/doc", Some(&token))).await;
+    assert_eq!(
+        (refused.status, refused.refusal),
+        (StatusCode::LOCKED, Some(Refusal::Forbidden))
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_write_keeps_the_blocking_lock_without_its_token() {
+    let server = Server::lockwarden();
+    let token = server
+        .send(None, lock("/doc", "Second-60"))
+        .await
+        .lock_token
+        .unwrap();
+    server.clock.advance(Duration::from_millis(20_500));
+    let refused = server.send(None, put("/doc", None)).await;
+    let Some(Refusal::Locked { method, path, lock }) = refused.refusal else {
+        panic!("{:?}", refused.refusal)
+    };
+    assert_eq!((method, path.as_str()), (Method::Put, "/doc"));
+    assert_eq!(lock.root.as_str(), "/doc");
+    assert_eq!(lock.owner.as_str(), "tester", "the owner element's text");
+    assert_eq!(lock.expires, Expiry::InSeconds(40));
+    assert!(!format!("{lock:?}").contains(&token[9..]));
+}
+
+#[tokio::test]
+async fn a_principal_over_its_quota_is_kept_as_quota_exceeded() {
+    let clock = ManualClock::new();
+    let policy = Policy::new(TICK_HZ).with_max_locks_per_principal(1);
+    let locks = DavLocks::new(LockManager::with_clock(policy, clock.clone()).unwrap());
+    let handler = DavHandler::builder()
+        .filesystem(MemFs::new())
+        .locksystem(Box::new(locks.clone()))
+        .build_handler();
+    let server = Server {
+        handler,
+        locks: Some(locks),
+        clock,
+    };
+    assert_eq!(
+        server
+            .send(Some("alice"), lock("/a", "Second-60"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let refused = server.send(Some("alice"), lock("/b", "Second-60")).await;
+    assert_eq!(
+        (refused.status, refused.refusal),
+        (StatusCode::LOCKED, Some(Refusal::QuotaExceeded))
+    );
+    assert_eq!(
+        server
+            .send(Some("bob"), lock("/b", "Second-60"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn a_depth_infinity_lock_blocked_below_is_kept_for_a_207() {
+    let server = Server::lockwarden();
+    assert_eq!(
+        server
+            .send(None, request("MKCOL", "/coll/", &[], ""))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    server
+        .send(None, lock("/coll/doc", "Second-60"))
+        .await
+        .lock_token
+        .unwrap();
+    let refused = server
+        .send(
+            None,
+            request("LOCK", "/coll/", &[("Depth", "infinity".into())], LOCKINFO),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::LOCKED);
+    let Some(refusal @ Refusal::LockBlockedBelow { .. }) = refused.refusal else {
+        panic!("{:?}", refused.refusal)
+    };
+    assert_eq!(refusal.meaning().status, 207);
+    assert_eq!(refusal.lock().unwrap().root.as_str(), "/coll/doc");
+}
+
+#[tokio::test]
+async fn a_false_if_header_is_dav_servers_412_not_a_refusal_of_the_table() {
+    let server = Server::lockwarden();
+    let unknown = "urn:uuid:6f1c4e2a-0d8b-4a6e-9c57-2b1f0e9d3a11";
+    let refused = server.send(None, put("/doc", Some(unknown))).await;
+    assert_eq!(
+        (refused.status, refused.refusal),
+        (StatusCode::PRECONDITION_FAILED, None)
+    );
 }

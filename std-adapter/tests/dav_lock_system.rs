@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dav_server::davpath::DavPath;
 use dav_server::ls::{DavLock, DavLockSystem};
+use lockwarden::http::{Expiry, Method, Refusal};
 use lockwarden::{LockToken, Policy, Tick};
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
@@ -531,4 +532,58 @@ async fn the_principal_quota_bounds_the_locks_one_principal_holds() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_full_table_is_kept_as_a_refusal_with_the_time_until_a_slot_frees() {
+    let clock = ManualClock::new();
+    let manager: LockManager<2, 64, 256> =
+        LockManager::with_clock_and_seed(policy(), clock.clone(), [9; 16]).unwrap();
+    let ls = DavLocks::new(manager);
+    let owner = owner("tester");
+    for (path, secs) in [("/a", 50), ("/b", 80)] {
+        ls.lock(
+            &p(path),
+            None,
+            Some(&owner),
+            Some(Duration::from_secs(secs)),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    }
+    clock.advance(Duration::from_secs(10));
+    let request = ls.for_request(Method::Lock, None);
+    let refused = request
+        .lock(&p("/c"), None, Some(&owner), None, false, false)
+        .await;
+    assert!(refused.is_err());
+    let refusal = request.take_refusal().unwrap();
+    assert_eq!(
+        refusal,
+        Refusal::TableFull {
+            retry_after: Expiry::InSeconds(40)
+        }
+    );
+    assert_eq!(refusal.meaning().status, 503);
+    assert_eq!(request.take_refusal(), None, "taken once");
+}
+
+#[tokio::test]
+async fn a_handle_without_a_request_keeps_no_refusal() {
+    let (ls, _) = locks();
+    lock(&ls, "/doc", EXCLUSIVE, SHALLOW, None).await.unwrap();
+    assert!(lock(&ls, "/doc", EXCLUSIVE, SHALLOW, None).await.is_err());
+    assert_eq!(ls.take_refusal(), None);
+    let request = ls.for_request(Method::Lock, None);
+    assert!(
+        lock(&request, "/doc", EXCLUSIVE, SHALLOW, None)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        request.take_refusal(),
+        Some(Refusal::LockConflict { .. })
+    ));
 }

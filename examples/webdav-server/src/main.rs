@@ -25,13 +25,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use clap::{Parser, ValueEnum};
 use dav_server::{DavConfig, DavHandler, localfs::LocalFs, memfs::MemFs, memls::MemLs};
 use lockwarden::Policy;
+use lockwarden::http::{BodyFormat, Method};
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN};
-use lockwarden_std::{LockManager, TICK_HZ};
+use lockwarden_std::{LockManager, LockRejection, TICK_HZ};
 
 use crate::auth::Users;
 
@@ -172,20 +174,37 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
         Ok(principal) => principal,
         Err(unauthorized) => return unauthorized.into_response(),
     };
+    let method = Method::parse(request.method().as_str().as_bytes());
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .map(|v| v.as_bytes().to_vec());
     let (request, propfind) = match propfind::Expectation::of(request).await {
         Ok(split) => split,
         Err(response) => return response,
     };
-    let response = match principal {
-        Some(user) => {
-            let mut config = DavConfig::new().principal(user.as_str());
-            if let Some(locks) = &app.locks {
-                config = config.locksystem(Box::new(locks.for_principal(user.as_str())));
-            }
-            app.dav.handle_with(config, request).await
-        }
-        None => app.dav.handle(request).await,
-    };
+    let locks = app
+        .locks
+        .as_ref()
+        .map(|locks| locks.for_request(method, principal.as_deref()));
+    let mut config = DavConfig::new();
+    if let Some(user) = &principal {
+        config = config.principal(user.as_str());
+    }
+    if let Some(locks) = &locks {
+        config = config.locksystem(Box::new(locks.clone()));
+    }
+    let response = app.dav.handle_with(config, request).await;
+    // dav-server can only answer a refusal of the lock system with a bare 423 (or 409,
+    // 412): answer with the table's reason instead (403, 503, 414, 207...), with the
+    // headers and body of the protocol layer.
+    let refused = response.status().is_client_error() || response.status().is_server_error();
+    if let Some(refusal) = locks.and_then(|locks| locks.take_refusal())
+        && refused
+    {
+        let format = BodyFormat::negotiate(method, accept.as_deref());
+        return LockRejection::new(refusal, format).into_response();
+    }
     match propfind {
         Some(expected) => expected.complete(response).await,
         None => response.into_response(),
