@@ -62,9 +62,6 @@ struct Options {
     /// Longest timeout granted, in seconds; longer requests are clamped.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     max_timeout: u64,
-    /// Grant `Timeout: Infinite` as asked on refresh (otherwise it becomes the maximum).
-    #[arg(long)]
-    infinite_locks: bool,
     /// Most live locks one authenticated user may hold.
     #[arg(long, value_name = "N", default_value_t = 16)]
     max_locks_per_user: u16,
@@ -109,13 +106,12 @@ fn main() -> ExitCode {
 
 fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let users = Users::parse(&options.users)?;
-    let mut policy = Policy::new(TICK_HZ)
+    // dav-server turns `Timeout: Infinite` into its own cap before the lock system sees
+    // it, so honouring infinite locks is not a choice this server can offer.
+    let policy = Policy::new(TICK_HZ)
         .with_default_timeout_secs(options.default_timeout)
         .with_max_timeout_secs(options.max_timeout)
         .with_max_locks_per_principal(options.max_locks_per_user);
-    if options.infinite_locks {
-        policy = policy.with_infinite_locks();
-    }
     // Built on the main thread: the table is a fixed-size value, larger than a worker
     // thread's stack likes.
     let manager: LockManager<DEFAULT_LOCKS, PATH_LEN, DEFAULT_OWNER_LEN> =
