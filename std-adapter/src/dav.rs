@@ -54,6 +54,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use dav_server::davpath::DavPath;
+use dav_server::fs::DavFileSystem;
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
 use lockwarden::http::{
     Expiry, LockDetails, LockInfoError, Method, PathSource, Refusal, may_see_token,
@@ -82,6 +83,7 @@ pub struct DavLocks<
     tick_hz: u32,
     principal: Option<String>,
     request: Option<RequestNote<P, O>>,
+    filesystem: Option<Arc<dyn DavFileSystem + Send + Sync>>,
 }
 
 /// The request a handle serves, and the refusal it met.
@@ -110,7 +112,17 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             tick_hz,
             principal: None,
             request: None,
+            filesystem: None,
         }
+    }
+
+    /// The same lock system, asking `filesystem` (the one the handler serves) whether a
+    /// written resource exists: dav-server checks a PUT or MKCOL as a write to the
+    /// resource alone, so without it a new member of a collection under a depth-0 lock
+    /// gets in without that lock's token (RFC 4918 §7.5).
+    pub fn with_filesystem(mut self, filesystem: Arc<dyn DavFileSystem + Send + Sync>) -> Self {
+        self.filesystem = Some(filesystem);
+        self
     }
 
     /// A handle on the same table for requests authenticated as `principal`: the locks it
@@ -120,6 +132,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         DavLocks {
             manager: self.manager.clone(),
             tick_hz: self.tick_hz,
+            filesystem: self.filesystem.clone(),
             principal: Some(principal.into()),
             request: None,
         }
@@ -131,6 +144,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         DavLocks {
             manager: self.manager.clone(),
             tick_hz: self.tick_hz,
+            filesystem: self.filesystem.clone(),
             principal: principal.map(str::to_owned),
             request: Some(RequestNote {
                 method,
@@ -320,6 +334,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         principal: Option<&str>,
         ignore_principal: bool,
         deep: bool,
+        creates: bool,
         submitted_tokens: &[String],
     ) -> Result<(), DavLock> {
         let target = match lock_path::<P>(path) {
@@ -348,14 +363,12 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             .collect();
         // dav-server asks `deep` for DELETE, MOVE (source) and COPY/MOVE (destination):
         // the whole subtree goes or is replaced, and the parent collection loses or gains
-        // a member (RFC 4918 §7.5, §9.6.1, §9.9.2).
-        let checks = if deep {
-            [
-                Some((target.clone(), Access::Subtree)),
-                target.parent().map(|p| (p, Access::Membership)),
-            ]
-        } else {
-            [Some((target.clone(), Access::Resource)), None]
+        // a member (RFC 4918 §7.5, §9.6.1, §9.9.2). A new resource is a new member.
+        let membership = || target.parent().map(|p| (p, Access::Membership));
+        let checks = match (deep, creates) {
+            (true, _) => [Some((target.clone(), Access::Subtree)), membership()],
+            (false, true) => [Some((target.clone(), Access::Resource)), membership()],
+            (false, false) => [Some((target.clone(), Access::Resource)), None],
         };
         for (checked, access) in checks.into_iter().flatten() {
             match self
@@ -535,13 +548,25 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         deep: bool,
         submitted_tokens: &[String],
     ) -> LsFuture<'_, Result<(), DavLock>> {
-        Box::pin(future::ready(self.check_now(
-            path,
-            principal,
-            ignore_principal,
-            deep,
-            submitted_tokens,
-        )))
+        let path = path.clone();
+        let principal = principal.map(str::to_owned);
+        let submitted_tokens = submitted_tokens.to_vec();
+        Box::pin(async move {
+            // A write to a resource that does not exist yet creates a member of its
+            // collection (PUT, MKCOL): with a filesystem to ask, that is checked too.
+            let creates = match (&self.filesystem, deep || ignore_principal) {
+                (Some(fs), false) => fs.metadata(&path).await.is_err(),
+                _ => false,
+            };
+            self.check_now(
+                &path,
+                principal.as_deref(),
+                ignore_principal,
+                deep,
+                creates,
+                &submitted_tokens,
+            )
+        })
     }
 
     fn discover(&'_ self, path: &DavPath) -> LsFuture<'_, Vec<DavLock>> {

@@ -2,6 +2,7 @@
 //! next to what dav-server's own `MemLs` answers for the same requests.
 #![cfg(feature = "dav-server")]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use dav_server::{DavConfig, DavHandler, memfs::MemFs, memls::MemLs};
@@ -37,9 +38,10 @@ impl Server {
         let clock = ManualClock::starting_at(Tick(1_000));
         let policy = Policy::new(TICK_HZ).with_max_timeout_secs(3600);
         let manager = LockManager::with_clock(policy, clock.clone()).unwrap();
-        let locks = DavLocks::new(manager);
+        let fs = MemFs::new();
+        let locks = DavLocks::new(manager).with_filesystem(Arc::new((*fs).clone()));
         let handler = DavHandler::builder()
-            .filesystem(MemFs::new())
+            .filesystem(fs)
             .locksystem(Box::new(locks.clone()))
             .build_handler();
         Server {
@@ -568,5 +570,50 @@ async fn a_false_if_header_is_dav_servers_412_not_a_refusal_of_the_table() {
     assert_eq!(
         (refused.status, refused.refusal),
         (StatusCode::PRECONDITION_FAILED, None)
+    );
+}
+
+#[tokio::test]
+async fn a_new_member_of_a_collection_under_a_depth_zero_lock_needs_its_token() {
+    let server = Server::lockwarden();
+    assert_eq!(
+        server
+            .send(None, request("MKCOL", "/coll/", &[], ""))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let token = server
+        .send(None, lock("/coll/", "Second-60"))
+        .await
+        .lock_token
+        .unwrap();
+    let refused = server.send(None, put("/coll/new", None)).await;
+    assert_eq!(refused.status, StatusCode::LOCKED);
+    let Some(Refusal::Locked { lock, .. }) = refused.refusal else {
+        panic!("{:?}", refused.refusal)
+    };
+    assert_eq!(lock.root.as_str(), "/coll");
+    assert_eq!(
+        server
+            .send(None, request("MKCOL", "/coll/sub/", &[], ""))
+            .await
+            .status,
+        StatusCode::LOCKED
+    );
+
+    // The collection's token, tagged with the collection (RFC 4918 §10.4.2).
+    let tagged = format!("<http://localhost/coll/> (<{token}>)");
+    let created = server
+        .send(None, request("PUT", "/coll/new", &[("If", tagged)], "x"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    // A depth-0 lock protects the membership, not the members' content.
+    assert!(
+        server
+            .send(None, put("/coll/new", None))
+            .await
+            .status
+            .is_success()
     );
 }

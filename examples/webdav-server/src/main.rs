@@ -28,6 +28,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use clap::{Parser, ValueEnum};
+use dav_server::fs::{DavFileSystem, GuardedFileSystem};
 use dav_server::{DavConfig, DavHandler, localfs::LocalFs, memfs::MemFs, memls::MemLs};
 use lockwarden::Policy;
 use lockwarden::http::{BodyFormat, Method};
@@ -117,16 +118,29 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let manager: LockManager<DEFAULT_LOCKS, PATH_LEN, DEFAULT_OWNER_LEN> =
         LockManager::new(policy)?;
     let _purger = manager.spawn_purger(Duration::from_secs(60))?;
+    // One filesystem (clones share it): the handler serves it, and the lock system asks it
+    // whether a write creates a member.
+    let (filesystem, served): (
+        Arc<dyn DavFileSystem + Send + Sync>,
+        Box<dyn GuardedFileSystem<()>>,
+    ) = match &options.root {
+        Some(dir) => {
+            let fs = LocalFs::new(dir, false, false, false);
+            (Arc::new((*fs).clone()), fs)
+        }
+        None => {
+            let fs = MemFs::new();
+            (Arc::new((*fs).clone()), fs)
+        }
+    };
     let locks = match options.lock_system {
-        LockSystem::Lockwarden => Some(DavLocks::new(manager)),
+        LockSystem::Lockwarden => {
+            Some(DavLocks::new(manager).with_filesystem(Arc::clone(&filesystem)))
+        }
         LockSystem::Memls => None,
     };
 
-    let mut builder = DavHandler::builder();
-    builder = match &options.root {
-        Some(dir) => builder.filesystem(LocalFs::new(dir, false, false, false)),
-        None => builder.filesystem(MemFs::new()),
-    };
+    let mut builder = DavHandler::builder().filesystem(served);
     builder = match &locks {
         Some(locks) => builder.locksystem(Box::new(locks.clone())),
         None => builder.locksystem(MemLs::new()),
