@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the litmus WebDAV compliance suites (basic, copymove, props, locks, http) against
-# examples/webdav-server, first with lockwarden as the lock system, then with dav-server's
-# own in-memory lock system (for comparison only), and prints both results side by side.
+# examples/webdav-server, with lockwarden as the lock system (over the in-memory
+# filesystem, then over a directory), then with dav-server's own in-memory lock system
+# (for comparison only), and prints the results side by side.
 #
 # Fails when any test of the locks suite fails or warns with lockwarden.
 #
@@ -113,45 +114,62 @@ summarize() {
     ' "$1"
 }
 
+# The runs: lockwarden over the in-memory filesystem (the default), lockwarden over a
+# directory (--root), and dav-server's own lock system (for comparison only).
+runs=(lockwarden lockwarden-root memls)
+root_dir="$out/root"
+rm -rf "$root_dir"
+mkdir -p "$root_dir"
 run_litmus lockwarden
+run_litmus lockwarden-root --root "$root_dir"
 run_litmus memls --lock-system memls
+for run in "${runs[@]}"; do
+    summarize "$out/$run.txt" >"$out/$run.summary"
+done
 
-summarize "$out/lockwarden.txt" >"$out/lockwarden.summary"
-summarize "$out/memls.txt" >"$out/memls.summary"
-
+cell() { # cell RUN SUITE: pass/fail/warn
+    awk -v s="$2" '$1 == s { printf "%s/%s/%s", $2, $3, $4 }' "$out/$1.summary"
+}
+names() { # names RUN SUITE: the failing and warning tests
+    awk -v s="$2" '$1 == s { if ($5 != "-") printf "failed: %s ", $5; if ($6 != "-") printf "warned: %s", $6 }' "$out/$1.summary"
+}
 echo
 echo "litmus $(litmus --version 2>/dev/null | head -n 1 | sed 's/^litmus //') against webdav-server ($profile); full output in $out/"
-printf '%-9s | %-44s | %-44s\n' suite "lockwarden: pass/fail/warn" "memls (dav-server's own): pass/fail/warn"
-printf '%s\n' "----------+----------------------------------------------+---------------------------------------------"
+echo "pass/fail/warn per suite:"
+printf '%-9s | %-30s | %-30s | %-30s\n' suite "lockwarden (memory fs)" "lockwarden (--root dir)" "memls (dav-server's own)"
+printf '%s\n' "----------+--------------------------------+--------------------------------+-------------------------------"
 for suite in $suites; do
-    lw=$(awk -v s="$suite" '$1 == s { printf "%s/%s/%s", $2, $3, $4 }' "$out/lockwarden.summary")
-    ml=$(awk -v s="$suite" '$1 == s { printf "%s/%s/%s", $2, $3, $4 }' "$out/memls.summary")
-    printf '%-9s | %-44s | %-44s\n' "$suite" "${lw:-not run}" "${ml:-not run}"
-    lwf=$(awk -v s="$suite" '$1 == s { if ($5 != "-") printf "failed: %s ", $5; if ($6 != "-") printf "warned: %s", $6 }' "$out/lockwarden.summary")
-    mlf=$(awk -v s="$suite" '$1 == s { if ($5 != "-") printf "failed: %s ", $5; if ($6 != "-") printf "warned: %s", $6 }' "$out/memls.summary")
-    if [ -n "$lwf$mlf" ]; then
-        printf '%-9s | %-44s | %-44s\n' "" "$lwf" "$mlf"
+    printf '%-9s | %-30s | %-30s | %-30s\n' "$suite" \
+        "$(cell lockwarden "$suite")" "$(cell lockwarden-root "$suite")" "$(cell memls "$suite")"
+    detail="$(names lockwarden "$suite")$(names lockwarden-root "$suite")$(names memls "$suite")"
+    if [ -n "$detail" ]; then
+        printf '%-9s | %-30s | %-30s | %-30s\n' "" \
+            "$(names lockwarden "$suite")" "$(names lockwarden-root "$suite")" "$(names memls "$suite")"
     fi
 done
 totals() {
     awk '{ p += $2; f += $3; w += $4 } END { printf "%d passed, %d failed, %d warnings", p, f, w }' "$1"
 }
-echo "lockwarden: $(totals "$out/lockwarden.summary")"
-echo "memls:      $(totals "$out/memls.summary")"
+for run in "${runs[@]}"; do
+    printf '%-16s %s\n' "$run:" "$(totals "$out/$run.summary")"
+done
 
-# The verdict: the locks suite with lockwarden, no failure and no warning.
+# The verdict: the locks suite with lockwarden, no failure and no warning, on both
+# filesystems.
 case " $suites " in
 *" locks "*)
-    locks_line=$(awk '$1 == "locks"' "$out/lockwarden.summary")
-    if [ -z "$locks_line" ]; then
-        echo "litmus.sh: the locks suite did not run with lockwarden" >&2
-        exit 1
-    fi
-    read -r _ l_passed l_failed l_warnings _ _ <<<"$locks_line"
-    if [ "$l_failed" != 0 ] || [ "$l_warnings" != 0 ] || [ "$l_passed" = 0 ]; then
-        echo "litmus.sh: locks suite with lockwarden: $l_passed passed, $l_failed failed, $l_warnings warnings" >&2
-        exit 1
-    fi
+    for run in lockwarden lockwarden-root; do
+        locks_line=$(awk '$1 == "locks"' "$out/$run.summary")
+        if [ -z "$locks_line" ]; then
+            echo "litmus.sh: the locks suite did not run ($run)" >&2
+            exit 1
+        fi
+        read -r _ l_passed l_failed l_warnings _ _ <<<"$locks_line"
+        if [ "$l_failed" != 0 ] || [ "$l_warnings" != 0 ] || [ "$l_passed" = 0 ]; then
+            echo "litmus.sh: locks suite ($run): $l_passed passed, $l_failed failed, $l_warnings warnings" >&2
+            exit 1
+        fi
+    done
+    echo "litmus.sh: locks suite with lockwarden passes with no warnings"
     ;;
 esac
-echo "litmus.sh: locks suite with lockwarden passes with no warnings"

@@ -14,6 +14,7 @@
 //! the requests in flight.
 
 mod auth;
+mod properties;
 mod propfind;
 mod request_target;
 
@@ -37,6 +38,7 @@ use lockwarden_std::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN};
 use lockwarden_std::{LockManager, LockRejection, TICK_HZ};
 
 use crate::auth::Users;
+use crate::properties::WithProperties;
 
 /// Longest canonical path the lock table holds: file trees have longer names than
 /// device configuration sections.
@@ -125,8 +127,9 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         Box<dyn GuardedFileSystem<()>>,
     ) = match &options.root {
         Some(dir) => {
-            let fs = LocalFs::new(dir, false, false, false);
-            (Arc::new((*fs).clone()), fs)
+            // LocalFs keeps no dead properties: kept in memory beside it.
+            let fs = WithProperties::new(*LocalFs::new(dir, false, false, false));
+            (Arc::new(fs.clone()), Box::new(fs))
         }
         None => {
             let fs = MemFs::new();
