@@ -202,6 +202,21 @@ mod warden {
             .collect();
         (table, tokens)
     }
+
+    /// A table holding depth-0 locks on `paths`, granted at `now`, built without touching
+    /// the heap (the paths are made beforehand), so that the setup leaves the allocator
+    /// and caches as a device's would be.
+    pub fn locked<const N: usize>(
+        paths: &[Path<64>],
+        now: Tick,
+        timeout: Timeout,
+    ) -> Box<Table<N>> {
+        let mut table = table::<N>();
+        for p in paths {
+            lock(&mut table, now, p, Depth::Zero, timeout);
+        }
+        table
+    }
 }
 
 /// The peer's side: dav-server's MemLs, whose futures are ready at once.
@@ -239,6 +254,16 @@ mod peer {
             Ok(()) => Answer::Passes,
             Err(_) => Answer::Refused,
         }
+    }
+
+    /// A lock system holding depth-0 locks on `paths` (made beforehand).
+    pub fn locked(paths: &[DavPath], timeout: Duration) -> Box<MemLs> {
+        let ls = MemLs::new();
+        let owner = owner();
+        for p in paths {
+            lock(&ls, p, &owner, false, timeout);
+        }
+        ls
     }
 
     pub fn held(count: usize, prefix: &str, timeout: Duration) -> (Box<MemLs>, Vec<String>) {
@@ -456,11 +481,17 @@ fn w5_expiry(c: &mut Criterion) {
     let other = warden::path("/config/other");
     let config = warden::path("/config");
     let (dother, dconfig) = (peer::path("/config/other"), peer::path("/config"));
-    let expired = |count| warden::held::<LARGE>(count, "e", t0, warden::secs(1)).0;
+    let paths: Vec<Path<64>> = (0..MANY)
+        .map(|i| warden::path(&format!("/config/e{i}")))
+        .collect();
+    let dpaths: Vec<DavPath> = (0..MANY)
+        .map(|i| peer::path(&format!("/config/e{i}")))
+        .collect();
+    let expired = |count: usize| warden::locked::<LARGE>(&paths[..count], t0, warden::secs(1));
     // MemLs reads the system clock and takes a `Duration`: 1 ms locks and a 2 ms sleep
     // are its W5 (its answer would be the same after any sleep: it never expires locks).
     let dexpired = || {
-        let ls = peer::held(MANY, "e", Duration::from_millis(1)).0;
+        let ls = peer::locked(&dpaths, Duration::from_millis(1));
         std::thread::sleep(Duration::from_millis(2));
         ls
     };
