@@ -25,6 +25,15 @@ const PURGE_PER_OPERATION: usize = 2;
 
 const NONE: u16 = u16::MAX;
 
+/// Counters of depth-infinity roots, by hash (see `LockTable::infinity_roots`).
+const INFINITY_FILTER: usize = 16;
+
+/// Which counter a root with hash `h` goes to: high bits, as the low ones pick buckets.
+#[inline]
+fn infinity_filter(h: u32) -> usize {
+    (h >> 28) as usize
+}
+
 /// What a write does to the resource it targets (RFC 4918 §7.4–§7.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -293,6 +302,9 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     /// Occupied slots (live or expired but not yet purged) holding depth-infinity locks:
     /// while there are none, a check looks up the target path alone.
     infinity: u16,
+    /// The same, counted by a few bits of their root's hash: an ancestor whose count is
+    /// zero holds no depth-infinity lock, and a check skips its hash chain.
+    infinity_roots: [u16; INFINITY_FILTER],
     /// The grant time and timeout of the tail (the latest deadline): while it has
     /// passed, no lock is live and a check touches no slot, however many expired locks
     /// wait to be purged.
@@ -330,6 +342,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             free: NONE,
             fresh: 0,
             infinity: 0,
+            infinity_roots: [0; INFINITY_FILTER],
             latest: None,
         }
     }
@@ -472,6 +485,12 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         self.insert_by_deadline(now, index);
         if req.depth == Depth::Infinity {
             self.infinity += 1;
+            if let Some(n) = self
+                .infinity_roots
+                .get_mut(infinity_filter(req.path.hash()))
+            {
+                *n += 1;
+            }
         }
         debug!("lock granted on {}", req.path);
         Ok(Granted { token, timeout })
@@ -864,6 +883,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let target = path.as_bytes();
         let mut visit = |prefix: &[u8], h: u32, exact: bool| -> bool {
             let mut go_on = true;
+            if !exact && self.infinity_roots.get(infinity_filter(h)) == Some(&0) {
+                return true;
+            }
             self.for_each_in_bucket(h, |i, slot| {
                 if slot.path.as_bytes() == prefix
                     && (exact || slot.depth == Depth::Infinity)
@@ -886,7 +908,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             if i == 1 && !visit(b"/", h, false) {
                 return;
             }
-            if i > 1 && b == b'/' && !visit(&target[..i], h, false) {
+            if i > 1 && b == b'/' && !visit(target.get(..i).unwrap_or_default(), h, false) {
                 return;
             }
             h = fnv1a(h, b);
@@ -1071,7 +1093,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn remove(&mut self, index: u16) {
         let Some(slot) = self.slot(index) else { return };
         if slot.depth == Depth::Infinity {
+            let filter = infinity_filter(slot.path.hash());
             self.infinity = self.infinity.saturating_sub(1);
+            if let Some(n) = self.infinity_roots.get_mut(filter) {
+                *n = n.saturating_sub(1);
+            }
         }
         self.unlink_bucket(index);
         self.unlink_deadline(index);
@@ -1144,6 +1170,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             .filter(|&&i| self.slots[usize::from(i)].depth == Depth::Infinity)
             .count();
         assert_eq!(usize::from(self.infinity), infinity);
+        let mut roots = [0u16; INFINITY_FILTER];
+        for &i in &seen {
+            let slot = &self.slots[usize::from(i)];
+            if slot.depth == Depth::Infinity {
+                roots[infinity_filter(slot.path.hash())] += 1;
+            }
+        }
+        assert_eq!(roots, self.infinity_roots);
     }
 
     /// Checks that deadlines are ordered at `now`; for tests.
