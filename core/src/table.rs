@@ -901,14 +901,13 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             visit(target, path.hash(), true);
             return;
         }
-        // FNV is a running hash: its state at each '/' is the hash of that ancestor
-        // (at index 1, of the root).
-        let mut h = FNV_OFFSET;
-        for (i, &b) in target.iter().enumerate() {
-            if i == 1 && !visit(b"/", h, false) {
-                return;
-            }
-            if i > 1 && b == b'/' && !visit(target.get(..i).unwrap_or_default(), h, false) {
+        // FNV is a running hash: its state at each '/' is the hash of that ancestor.
+        let mut h = fnv1a(FNV_OFFSET, b'/');
+        if !visit(b"/", h, target.len() == 1) || target.len() == 1 {
+            return;
+        }
+        for (i, &b) in target.iter().enumerate().skip(1) {
+            if b == b'/' && !visit(target.get(..i).unwrap_or_default(), h, false) {
                 return;
             }
             h = fnv1a(h, b);
