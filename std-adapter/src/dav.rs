@@ -79,8 +79,6 @@ pub struct DavLocks<
     const O: usize = DEFAULT_OWNER_LEN,
 > {
     manager: LockManager<N, P, O>,
-    /// The policy's ticks per second, read once: the manager's mutex is not re-entrant.
-    tick_hz: u32,
     principal: Option<String>,
     request: Option<RequestNote<P, O>>,
     filesystem: Option<Arc<dyn DavFileSystem + Send + Sync>>,
@@ -106,10 +104,8 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for DavLocks<N, 
 impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     /// A lock system on `manager`, for anonymous requests.
     pub fn new(manager: LockManager<N, P, O>) -> Self {
-        let tick_hz = manager.policy().tick_hz;
         DavLocks {
             manager,
-            tick_hz,
             principal: None,
             request: None,
             filesystem: None,
@@ -131,7 +127,6 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     pub fn for_principal(&self, principal: impl Into<String>) -> Self {
         DavLocks {
             manager: self.manager.clone(),
-            tick_hz: self.tick_hz,
             filesystem: self.filesystem.clone(),
             principal: Some(principal.into()),
             request: None,
@@ -143,7 +138,6 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     pub fn for_request(&self, method: Method, principal: Option<&str>) -> Self {
         DavLocks {
             manager: self.manager.clone(),
-            tick_hz: self.tick_hz,
             filesystem: self.filesystem.clone(),
             principal: principal.map(str::to_owned),
             request: Some(RequestNote {
@@ -188,8 +182,10 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         });
     }
 
+    /// The policy's ticks per second (read outside the table's mutex, so this may be
+    /// called from inside `LockManager::with`).
     fn tick_hz(&self) -> u32 {
-        self.tick_hz
+        self.manager.policy().tick_hz
     }
 
     fn lock_now(
