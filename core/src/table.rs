@@ -299,11 +299,10 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     free: u16,
     /// Slots `fresh..N` have never been used.
     fresh: u16,
-    /// Occupied slots (live or expired but not yet purged) holding depth-infinity locks:
-    /// while there are none, a check looks up the target path alone.
-    infinity: u16,
-    /// The same, counted by a few bits of their root's hash: an ancestor whose count is
-    /// zero holds no depth-infinity lock, and a check skips its hash chain.
+    /// Occupied slots (live or expired but not yet purged) holding depth-infinity locks,
+    /// counted by a few bits of their root's hash: an ancestor whose count is zero holds
+    /// no depth-infinity lock, and a check skips its hash chain; while all are zero, a
+    /// check looks up the target path alone.
     infinity_roots: [u16; INFINITY_FILTER],
     /// The grant time and timeout of the tail (the latest deadline): while it has
     /// passed, no lock is live and a check touches no slot, however many expired locks
@@ -341,7 +340,6 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             tail: NONE,
             free: NONE,
             fresh: 0,
-            infinity: 0,
             infinity_roots: [0; INFINITY_FILTER],
             latest: None,
         }
@@ -483,14 +481,12 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         }
         self.link_bucket(index, req.path.hash());
         self.insert_by_deadline(now, index);
-        if req.depth == Depth::Infinity {
-            self.infinity += 1;
-            if let Some(n) = self
+        if req.depth == Depth::Infinity
+            && let Some(n) = self
                 .infinity_roots
                 .get_mut(infinity_filter(req.path.hash()))
-            {
-                *n += 1;
-            }
+        {
+            *n += 1;
         }
         debug!("lock granted on {}", req.path);
         Ok(Granted { token, timeout })
@@ -897,7 +893,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             });
             go_on
         };
-        if self.infinity == 0 {
+        if self.infinity_roots == [0; INFINITY_FILTER] {
             visit(target, path.hash(), true);
             return;
         }
@@ -1093,7 +1089,6 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let Some(slot) = self.slot(index) else { return };
         if slot.depth == Depth::Infinity {
             let filter = infinity_filter(slot.path.hash());
-            self.infinity = self.infinity.saturating_sub(1);
             if let Some(n) = self.infinity_roots.get_mut(filter) {
                 *n = n.saturating_sub(1);
             }
@@ -1164,11 +1159,6 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             })
             .sum();
         assert_eq!(chained, seen.len());
-        let infinity = seen
-            .iter()
-            .filter(|&&i| self.slots[usize::from(i)].depth == Depth::Infinity)
-            .count();
-        assert_eq!(usize::from(self.infinity), infinity);
         let mut roots = [0u16; INFINITY_FILTER];
         for &i in &seen {
             let slot = &self.slots[usize::from(i)];
