@@ -144,6 +144,11 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                 if let Some(secs) = refusal.retry_after() {
                     all[3] = header("Retry-After", HeaderValue::display(secs));
                 }
+                if let Refusal::RequestTimeout { .. } = refusal {
+                    // The rest of the request may still be on its way: the connection
+                    // cannot be reused (RFC 9110 §15.5.9).
+                    all[4] = header("Connection", HeaderValue::text("close"));
+                }
             }
             Outcome::Allowed | Outcome::Refreshed { .. } | Outcome::Unlocked => {}
         }
@@ -323,6 +328,21 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             }
             Refusal::Unseeded => w.write_str(
                 "The lock table has no token seed; the server must seed it before it grants locks.",
+            ),
+            Refusal::BodyTooLarge { limit } => write!(
+                w,
+                "Request bodies are limited to {limit} bytes; nothing was changed."
+            ),
+            Refusal::RequestTimeout { limit_secs } => write!(
+                w,
+                "The request was not received within {limit_secs} seconds; nothing was changed and the connection is closed. Send it again, whole."
+            ),
+            Refusal::IncompleteBody => w.write_str(
+                "The request body ended before it was complete; nothing was changed.",
+            ),
+            Refusal::UnexpectedBody { method } => write!(
+                w,
+                "{method} takes no request body; send it without one."
             ),
         }
     }
