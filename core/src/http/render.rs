@@ -109,7 +109,9 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     /// The response headers, `Content-Length` aside: `Content-Type`; on refusals
     /// `Cache-Control: no-store` (a cached refusal outlives its lock, RFC 9111 §5.2.2.5),
     /// `Vary: Accept` and `Retry-After` in seconds when waiting cures the refusal and
-    /// its lock is finite; `Lock-Token` on a granted lock (RFC 4918 §10.5).
+    /// its lock is finite; `Lock-Token` on a granted lock (RFC 4918 §10.5), and
+    /// `Cache-Control: no-store` on granted and refreshed locks, whose bodies carry the
+    /// token; `Connection: close` on a 408.
     ///
     /// # Examples
     ///
@@ -137,6 +139,11 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                     "Lock-Token",
                     HeaderValue::display(LockTokenValue(lock.token)),
                 );
+                // The body and the header carry the token: a cached copy would leak it.
+                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
+            }
+            Outcome::Refreshed { .. } => {
+                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
             }
             Outcome::Refused { refusal, .. } => {
                 all[1] = header("Cache-Control", HeaderValue::text("no-store"));
@@ -150,7 +157,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                     all[4] = header("Connection", HeaderValue::text("close"));
                 }
             }
-            Outcome::Allowed | Outcome::Refreshed { .. } | Outcome::Unlocked => {}
+            Outcome::Allowed | Outcome::Unlocked => {}
         }
         all.into_iter().flatten()
     }
