@@ -26,6 +26,7 @@ mod locking;
 pub mod options;
 pub mod problem;
 mod routes;
+mod settings_page;
 pub mod storage;
 
 use std::future::Future;

@@ -28,6 +28,7 @@ use crate::auth::AuthError;
 use crate::config::{Representation, is_section_name};
 use crate::locking::{self, LockOutcome, LockPath};
 use crate::problem::Problem;
+use crate::settings_page;
 
 /// The largest request body accepted: a configuration section or a `lockinfo`.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -56,7 +57,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     let lock_api = Router::new()
         .route("/config/lock", any(locking::json_lock_resource))
         .route("/config/{section}/lock", any(locking::json_lock_resource))
-        .route("/locks", any(locking::list_locks));
+        .route("/locks", any(locking::list_locks))
+        .route("/", any(settings_page::page))
+        .route("/ui/{asset}", any(settings_page::page))
+        .route("/session", any(settings_page::session));
     let routed = Router::new()
         .merge(documents)
         .merge(lock_api)
