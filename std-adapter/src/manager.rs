@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+#[cfg(feature = "axum")]
 use http::request::Parts;
 use lockwarden::http::{Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
@@ -109,6 +110,7 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     /// Writes admitted by the lock layer hold it shared until the write is done; granting
     /// a lock takes it exclusively, so no lock is granted between a write's check and the
     /// end of that write.
+    #[cfg(feature = "axum")]
     writes: Arc<tokio::sync::RwLock<()>>,
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
@@ -192,6 +194,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 table: Mutex::new(table),
                 policy,
                 clock: Box::new(clock),
+                #[cfg(feature = "axum")]
                 writes: Arc::new(tokio::sync::RwLock::new(())),
                 show_owners: AtomicBool::new(true),
             }),
@@ -246,6 +249,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// grant). `parts` are those of the request being answered: a write permit the layer
     /// put in them is released first, so a handler behind the layer does not wait for
     /// itself.
+    #[cfg(feature = "axum")]
     pub async fn check_lock(&self, parts: &Parts, request: &Request<'_>) -> Outcome<P, O> {
         if let Some(permit) = parts
             .extensions
@@ -259,6 +263,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// A permit for a write admitted by a lock check; held until the write is done.
+    #[cfg(feature = "axum")]
     pub(crate) async fn write_permit(&self) -> WritePermit {
         let gate = Arc::clone(&self.shared.writes);
         let guard = Arc::clone(&gate).read_owned().await;
@@ -269,6 +274,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// Whether `permit` was issued by this manager.
+    #[cfg(feature = "axum")]
     pub(crate) fn issued(&self, permit: &WritePermit) -> bool {
         std::ptr::eq(permit.gate.as_ptr(), Arc::as_ptr(&self.shared.writes))
     }
@@ -572,6 +578,7 @@ impl Drop for Purger {
 
 /// The permit of a write admitted by the lock layer, also put in the request's extensions
 /// so that a handler that takes a lock can release it first.
+#[cfg(feature = "axum")]
 #[derive(Debug, Clone)]
 pub struct WritePermit {
     guard: Arc<Mutex<Option<tokio::sync::OwnedRwLockReadGuard<()>>>>,
@@ -579,6 +586,7 @@ pub struct WritePermit {
     gate: Weak<tokio::sync::RwLock<()>>,
 }
 
+#[cfg(feature = "axum")]
 impl WritePermit {
     /// Ends the permit: locks may be granted again once no other write holds one.
     pub fn release(&self) {
