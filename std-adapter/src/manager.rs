@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(feature = "axum")]
 use http::request::Parts;
@@ -114,12 +114,20 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     writes: Arc<tokio::sync::RwLock<()>>,
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
+    /// The tick and the instant of the latest access to the table (taken under its mutex).
+    previous: Mutex<(Tick, Instant)>,
 }
 
 /// A lock table shared between threads, with time from a [`Clock`].
 ///
 /// Cloning is cheap and gives another handle on the same table. The capacities are those of
 /// [`LockTable`]: `N` lock slots, paths of at most `P` bytes, owners of at most `O` bytes.
+///
+/// The millisecond ticks wrap every 49.7 days, and an expired lock left in the table that
+/// long would look live again. Every method therefore removes the expired locks first, and
+/// after a silence (measured with [`Instant`]) as long as the longest finite timeout
+/// (about 24.8 days) it removes every lock with a finite timeout, which has then expired
+/// whatever the ticks say. No purger thread is needed for correctness.
 ///
 /// # Examples
 ///
@@ -189,6 +197,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         }
         let mut table = LockTable::new(policy);
         table.seed_tokens(seed);
+        let now = clock.now();
         Ok(LockManager {
             shared: Arc::new(Shared {
                 table: Mutex::new(table),
@@ -197,6 +206,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 #[cfg(feature = "axum")]
                 writes: Arc::new(tokio::sync::RwLock::new(())),
                 show_owners: AtomicBool::new(true),
+                previous: Mutex::new((now, Instant::now())),
             }),
         })
     }
@@ -236,7 +246,6 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     pub fn check(&self, request: &Request<'_>) -> Outcome<P, O> {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         let outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
         report(request, &outcome);
@@ -279,11 +288,11 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         std::ptr::eq(permit.gate.as_ptr(), Arc::as_ptr(&self.shared.writes))
     }
 
-    /// Runs `f` on the table with the current tick, under the mutex: for the operations that
-    /// borrow from the table (such as the core's one-call request check). Keep `f` short,
-    /// and call no other method of this manager from it but [`LockManager::now`],
-    /// [`LockManager::policy`] and [`LockManager::disclosure`]: the others take the same
-    /// mutex, which is not reentrant.
+    /// Runs `f` on the table (its expired locks removed) with the current tick, under the
+    /// mutex: for the operations that borrow from the table (such as the core's one-call
+    /// request check). Keep `f` short, and call no other method of this manager from it but
+    /// [`LockManager::now`], [`LockManager::policy`] and [`LockManager::disclosure`]: the
+    /// others take the same mutex, which is not reentrant.
     pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
         let mut table = self.table();
         let now = self.now();
@@ -297,7 +306,6 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     pub fn lock(&self, request: &LockRequest<'_, P>) -> Result<Granted, LockError<P, O>> {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         let outcome = table.lock(now, request);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -334,7 +342,6 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     ) -> Result<Granted, RefreshError> {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         let outcome = table.refresh(now, path, token, principal, timeout);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -365,7 +372,6 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     ) -> Result<(), UnlockError> {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         let outcome = table.unlock(now, path, token, principal);
         match &outcome {
             Ok(()) => tracing::info!(
@@ -482,7 +488,6 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     pub fn force_unlock(&self, path: &Path<P>) -> usize {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         let released = table.force_unlock(now, path);
         if released > 0 {
             tracing::warn!(target: "lockwarden", path = path.as_str(), released, "locks force-released");
@@ -491,17 +496,17 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// Removes expired locks now; returns how many.
+    ///
+    /// Not needed for correctness: every method purges the expired locks first (see
+    /// [`LockManager`] on the wrap of the clock); this one only says how many there were.
     pub fn purge(&self) -> usize {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now)
+        self.purged_table().1
     }
 
     /// The time until the earliest live lock expires, if any lock has a timeout.
     pub fn next_expiry(&self) -> Option<Duration> {
         let mut table = self.table();
         let now = self.now();
-        purge_and_report(&mut table, now);
         table.next_expiry(now).map(duration_of)
     }
 
@@ -547,13 +552,32 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         })
     }
 
+    /// The table under its mutex, its expired locks removed.
     fn table(&self) -> MutexGuard<'_, LockTable<N, P, O>> {
+        self.purged_table().0
+    }
+
+    /// The table under its mutex, its expired locks removed, and how many were. Every
+    /// method goes through here, so that the core's limit (an expired lock is purged before
+    /// its elapsed time wraps, see [`lockwarden::Tick`]) holds without a purger thread.
+    fn purged_table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, usize) {
         // The core never panics, so a poisoned mutex can only come from a caller's closure in
         // `with`; the table itself is consistent between its operations.
-        self.shared
+        let mut table = self
+            .shared
             .table
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.now();
+        let mut previous = self
+            .shared
+            .previous
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (previous_tick, previous_instant) = *previous;
+        let purged = purge_expired(&mut table, now, previous_tick, previous_instant.elapsed());
+        *previous = (now, Instant::now());
+        (table, purged)
     }
 }
 
@@ -650,6 +674,25 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
     }
 }
 
+/// Removes the locks expired at `now`, the previous operation having been at tick
+/// `previous`, `silence` ago in real time. Ticks count milliseconds, and the previous
+/// operation left only live locks; but after a silence of 2³² ticks or more, `now` cannot
+/// tell how many times the counter wrapped. A silence at least as long as the longest
+/// finite timeout means every lock with one has expired, which is decided at the tick
+/// where that is sure without a wrap (the previous one plus that timeout).
+fn purge_expired<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    previous: Tick,
+    silence: Duration,
+) -> usize {
+    let mut purged = 0;
+    if silence >= duration_of(Ticks::MAX_TIMEOUT) {
+        purged += purge_and_report(table, previous + Ticks::MAX_TIMEOUT);
+    }
+    purged + purge_and_report(table, now)
+}
+
 fn purge_and_report<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -663,4 +706,63 @@ fn purge_and_report<const N: usize, const P: usize, const O: usize>(
 
 fn duration_of(ticks: Ticks) -> Duration {
     Duration::from_millis(u64::from(ticks.0) * 1000 / u64::from(TICK_HZ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockwarden::LockRequest;
+
+    const WRAP: u64 = 1 << 32;
+
+    fn table_with_a_one_second_lock_at_tick_0() -> LockTable<4, 32, 32> {
+        let mut table = LockTable::new(Policy::new(TICK_HZ).with_infinite_locks());
+        table.seed_tokens([1; 16]);
+        let path = Path::new("/config").unwrap();
+        let one_second = Timeout::Finite(Ticks(TICK_HZ));
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&path, "a").timeout(one_second),
+            )
+            .unwrap();
+        table
+    }
+
+    #[test]
+    fn after_a_silence_of_a_whole_wrap_a_finite_lock_is_expired_though_its_ticks_look_fresh() {
+        let mut table = table_with_a_one_second_lock_at_tick_0();
+        let infinite = Path::new("/forever").unwrap();
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&infinite, "b").timeout(Timeout::Infinite),
+            )
+            .unwrap();
+        // 2³² + 10 ms later the ticks read 10: the one-second lock would look 10 ms old.
+        let now = Tick(10);
+        let silence = Duration::from_millis(WRAP + 10);
+        assert_eq!(purge_expired(&mut table, now, Tick(0), silence), 1);
+        assert_eq!(table.len(now), 1);
+        assert_eq!(
+            table
+                .locks(now)
+                .next()
+                .map(|l| l.root.as_str() == "/forever"),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn without_a_long_silence_only_the_ticks_decide() {
+        // The same table read 10 ms after the grant: the lock is live and stays.
+        let mut table = table_with_a_one_second_lock_at_tick_0();
+        let purged = purge_expired(&mut table, Tick(10), Tick(0), Duration::from_millis(10));
+        assert_eq!(purged, 0);
+        assert_eq!(table.len(Tick(10)), 1);
+        // A silence just short of the longest timeout is not enough to call it expired.
+        let short = duration_of(Ticks(Ticks::MAX_TIMEOUT.0 - 1));
+        assert_eq!(purge_expired(&mut table, Tick(10), Tick(0), short), 0);
+        assert_eq!(table.len(Tick(10)), 1);
+    }
 }
