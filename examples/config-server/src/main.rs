@@ -19,10 +19,8 @@ fn main() -> ExitCode {
 }
 
 fn hash_password(user: &str) -> ExitCode {
-    if user.is_empty() || user.contains(':') || user.chars().any(char::is_control) {
-        eprintln!(
-            "config-server: a user name must be non-empty, without ':' or control characters"
-        );
+    if let Err(reason) = config_server::auth::check_user_name(user) {
+        eprintln!("config-server: {reason}");
         return ExitCode::FAILURE;
     }
     let mut password = String::new();
