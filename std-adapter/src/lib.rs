@@ -53,6 +53,11 @@ pub mod manager;
 pub mod request;
 pub mod response;
 
+/// The example of the crate's README, compiled and run as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
+
 pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
 #[cfg(feature = "axum")]
 pub use layer::{LockLayer, LockService};
