@@ -42,6 +42,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Some docs link to the axum integration, which is not there without its feature.
+#![cfg_attr(not(feature = "axum"), allow(rustdoc::broken_intra_doc_links))]
 
 pub mod clock;
 #[cfg(feature = "dav-server")]
