@@ -244,8 +244,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// A request that creates a lock should go through [`LockManager::check_lock`]
     /// instead, which first lets the writes admitted by the lock layer finish.
     pub fn check(&self, request: &Request<'_>) -> Outcome<P, O> {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         let outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
         report(request, &outcome);
@@ -294,8 +293,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// [`LockManager::now`], [`LockManager::policy`] and [`LockManager::disclosure`]: the
     /// others take the same mutex, which is not reentrant.
     pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         f(&mut table, now)
     }
 
@@ -304,8 +302,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// This does not wait for writes the [`LockLayer`](crate::LockLayer) admitted; a lock
     /// requested over HTTP goes through [`LockManager::check_lock`], which does.
     pub fn lock(&self, request: &LockRequest<'_, P>) -> Result<Granted, LockError<P, O>> {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         let outcome = table.lock(now, request);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -340,8 +337,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         principal: Option<&str>,
         timeout: Option<Timeout>,
     ) -> Result<Granted, RefreshError> {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         let outcome = table.refresh(now, path, token, principal, timeout);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -370,8 +366,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         token: &LockToken,
         principal: Option<&str>,
     ) -> Result<(), UnlockError> {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         let outcome = table.unlock(now, path, token, principal);
         match &outcome {
             Ok(()) => tracing::info!(
@@ -400,8 +395,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         submitted: &[LockToken],
         principal: Option<&str>,
     ) -> Result<(), WriteError<P, O>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         let outcome = table.authorize(now, path, access, submitted, principal);
         if let Err(error) = &outcome {
             tracing::debug!(
@@ -418,22 +412,19 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The live lock with `token` that covers `path`, if any (to evaluate an `If` state
     /// token); see [`LockTable::find`].
     pub fn find(&self, path: &Path<P>, token: &LockToken) -> Option<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table.find(now, path, token).as_ref().map(LockSnapshot::of)
     }
 
     /// Every live lock.
     pub fn locks(&self) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table.locks(now).map(|l| LockSnapshot::of(&l)).collect()
     }
 
     /// The live locks that cover `path` (its `lockdiscovery`, RFC 4918 §15.8).
     pub fn locks_covering(&self, path: &Path<P>) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table
             .locks_covering(now, path)
             .map(|l| LockSnapshot::of(&l))
@@ -442,8 +433,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// The live locks created by `principal`.
     pub fn locks_held_by(&self, principal: &str) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table
             .locks_held_by(now, principal)
             .map(|l| LockSnapshot::of(&l))
@@ -470,8 +460,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// assert!(manager.lockdiscovery(&path, Some("alice")).contains("urn:uuid:"));
     /// ```
     pub fn lockdiscovery(&self, path: &Path<P>, viewer: Option<&str>) -> String {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         let mut xml = String::new();
         // Writing into a String cannot fail.
         let _ = lockwarden::http::write_lockdiscovery(
@@ -486,8 +475,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// Releases every lock rooted at `path`, whoever holds it (an administrator's action);
     /// returns how many were released.
     pub fn force_unlock(&self, path: &Path<P>) -> usize {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         let released = table.force_unlock(now, path);
         if released > 0 {
             tracing::warn!(target: "lockwarden", path = path.as_str(), released, "locks force-released");
@@ -500,20 +488,19 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// Not needed for correctness: every method purges the expired locks first (see
     /// [`LockManager`] on the wrap of the clock); this one only says how many there were.
     pub fn purge(&self) -> usize {
-        self.purged_table().1
+        self.purged_table().2
     }
 
     /// The time until the earliest live lock expires, if any lock has a timeout.
     pub fn next_expiry(&self) -> Option<Duration> {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         table.next_expiry(now).map(duration_of)
     }
 
     /// The number of live locks.
     pub fn len(&self) -> usize {
-        let table = self.table();
-        table.len(self.now())
+        let (table, now) = self.table();
+        table.len(now)
     }
 
     /// Whether no lock is live.
@@ -552,15 +539,18 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         })
     }
 
-    /// The table under its mutex, its expired locks removed.
-    fn table(&self) -> MutexGuard<'_, LockTable<N, P, O>> {
-        self.purged_table().0
+    /// The table under its mutex, its expired locks removed, and the tick the operation
+    /// is made at.
+    fn table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick) {
+        let (table, now, _) = self.purged_table();
+        (table, now)
     }
 
-    /// The table under its mutex, its expired locks removed, and how many were. Every
-    /// method goes through here, so that the core's limit (an expired lock is purged before
-    /// its elapsed time wraps, see [`lockwarden::Tick`]) holds without a purger thread.
-    fn purged_table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, usize) {
+    /// The table under its mutex, its expired locks removed, the tick the operation is made
+    /// at, and how many locks were removed. Every method goes through here, so that the
+    /// core's limit (an expired lock is purged before its elapsed time wraps, see
+    /// [`lockwarden::Tick`]) holds without a purger thread.
+    fn purged_table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick, usize) {
         // The core never panics, so a poisoned mutex can only come from a caller's closure in
         // `with`; the table itself is consistent between its operations.
         let mut table = self
@@ -577,7 +567,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         let (previous_tick, previous_instant) = *previous;
         let purged = purge_expired(&mut table, now, previous_tick, previous_instant.elapsed());
         *previous = (now, Instant::now());
-        (table, purged)
+        (table, now, purged)
     }
 }
 
@@ -676,7 +666,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
 
 /// Removes the locks expired at `now`, the previous operation having been at tick
 /// `previous`, `silence` ago in real time. Ticks count milliseconds, and the previous
-/// operation left only live locks; but after a silence of 2³² ticks or more, `now` cannot
+/// operation left only locks live at `previous` (or granted then); but after a silence of 2³² ticks or more, `now` cannot
 /// tell how many times the counter wrapped. A silence at least as long as the longest
 /// finite timeout means every lock with one has expired, which is decided at the tick
 /// where that is sure without a wrap (the previous one plus that timeout).
@@ -716,7 +706,10 @@ mod tests {
     const WRAP: u64 = 1 << 32;
 
     fn table_with_a_one_second_lock_at_tick_0() -> LockTable<4, 32, 32> {
-        let mut table = LockTable::new(Policy::new(TICK_HZ).with_infinite_locks());
+        let policy = Policy::new(TICK_HZ)
+            .with_max_timeout_secs(u64::MAX)
+            .with_infinite_locks();
+        let mut table = LockTable::new(policy);
         table.seed_tokens([1; 16]);
         let path = Path::new("/config").unwrap();
         let one_second = Timeout::Finite(Ticks(TICK_HZ));
@@ -739,10 +732,17 @@ mod tests {
                 &LockRequest::exclusive(&infinite, "b").timeout(Timeout::Infinite),
             )
             .unwrap();
-        // 2³² + 10 ms later the ticks read 10: the one-second lock would look 10 ms old.
+        let longest = Path::new("/longest").unwrap();
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&longest, "c").timeout(Timeout::Finite(Ticks::MAX_TIMEOUT)),
+            )
+            .unwrap();
+        // 2³² + 10 ms later the ticks read 10: both finite locks would look 10 ms old.
         let now = Tick(10);
         let silence = Duration::from_millis(WRAP + 10);
-        assert_eq!(purge_expired(&mut table, now, Tick(0), silence), 1);
+        assert_eq!(purge_expired(&mut table, now, Tick(0), silence), 2);
         assert_eq!(table.len(now), 1);
         assert_eq!(
             table
