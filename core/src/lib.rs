@@ -58,3 +58,8 @@ pub use token::{LockToken, TokenError};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExample;
+
+/// The example of the crate's own README (the one crates.io shows), run as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeExample;

@@ -3,7 +3,8 @@
 //! The core table never reads a clock (every operation takes `now`); this module is the
 //! one place on std that turns wall-independent time into [`Tick`]s. Ticks are
 //! milliseconds ([`TICK_HZ`]) in a `u32` that wraps after about 49.7 days; the core
-//! compares ticks with wrapping arithmetic, so the wrap is harmless.
+//! compares ticks with wrapping arithmetic, and the [`LockManager`](crate::LockManager)
+//! purges expired locks before the wrap could make them look live again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

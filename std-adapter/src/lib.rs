@@ -1,13 +1,22 @@
 //! The std layer of lockwarden: a thread-safe [`LockManager`] over the core's lock table
 //! with time from a [`Clock`] and tokens seeded by the operating system; conversions
 //! between `http` requests and responses and the core's lock check ([`request`],
-//! [`response`]); lock enforcement for axum in one line ([`LockLayer`]); and the parsing of
+//! [`response`]); lock enforcement for axum in one line (`LockLayer`); and the parsing of
 //! `LOCK` request bodies ([`lockinfo`]).
 //!
 //! Every locking rule lives in the core crate `lockwarden`; this crate supplies what a
 //! host has (a clock, randomness, threads, an XML parser, an HTTP stack) and calls it.
 //!
+//! # Features
+//!
+//! - `axum` (default): `LockLayer`, `LockManager::respond` and `LockManager::check_lock`,
+//!   and `IntoResponse` for [`LockResponse`] and [`LockRejection`]. With
+//!   `default-features = false` the crate is the manager, its clocks, `lockinfo` parsing
+//!   and the `http` crate conversions, without axum, tower or tokio.
+//! - `dav-server`: `dav::DavLocks`, lockwarden as the lock system of the dav-server crate.
+//!
 //! ```
+//! # #[cfg(feature = "axum")] {
 //! use axum::{Router, extract::{Request, State}, response::IntoResponse, routing::any};
 //! use lockwarden::Policy;
 //! use lockwarden_std::{LockLayer, LockManager, Resource, Resources, TICK_HZ};
@@ -29,24 +38,39 @@
 //!     .route("/config/{*section}", any(config))
 //!     .with_state(locks.clone())
 //!     .layer(LockLayer::new(locks));
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Some docs link to the axum integration, which is not there without its feature.
+#![cfg_attr(not(feature = "axum"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "axum")]
 pub mod body;
 pub mod clock;
 #[cfg(feature = "dav-server")]
 pub mod dav;
+#[cfg(feature = "axum")]
 mod gate;
+#[cfg(feature = "axum")]
 pub mod layer;
 pub mod lockinfo;
 pub mod manager;
 pub mod request;
 pub mod response;
 
+/// The example of the crate's README, compiled and run as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
+
+#[cfg(feature = "axum")]
 pub use body::{BodyError, BodyLimits};
 pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
+#[cfg(feature = "axum")]
 pub use layer::{LockLayer, LockService};
-pub use manager::{LockManager, LockSnapshot, ManagerError, Purger, WritePermit};
+#[cfg(feature = "axum")]
+pub use manager::WritePermit;
+pub use manager::{LockManager, LockSnapshot, ManagerError, Purger};
 pub use request::{Principal, Resource, ResourceLookup, Resources};
 pub use response::{LockRejection, LockResponse};

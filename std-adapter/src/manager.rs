@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+#[cfg(feature = "axum")]
 use http::request::Parts;
 use lockwarden::http::{Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
@@ -19,7 +20,9 @@ use lockwarden::{
 };
 
 use crate::clock::{Clock, MonotonicClock, TICK_HZ};
+#[cfg(feature = "axum")]
 use crate::gate::WriteGate;
+#[cfg(feature = "axum")]
 pub use crate::gate::WritePermit;
 
 /// Default number of lock slots of a [`LockManager`].
@@ -110,15 +113,24 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     clock: Box<dyn Clock>,
     /// The paths of the writes the lock layer admitted and has not seen end: no lock is
     /// granted on them between a write's check and the end of that write.
+    #[cfg(feature = "axum")]
     writes: Arc<WriteGate<P>>,
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
+    /// The tick and the instant of the latest access to the table (taken under its mutex).
+    previous: Mutex<(Tick, Instant)>,
 }
 
 /// A lock table shared between threads, with time from a [`Clock`].
 ///
 /// Cloning is cheap and gives another handle on the same table. The capacities are those of
 /// [`LockTable`]: `N` lock slots, paths of at most `P` bytes, owners of at most `O` bytes.
+///
+/// The millisecond ticks wrap every 49.7 days, and an expired lock left in the table that
+/// long would look live again. Every method therefore removes the expired locks first, and
+/// after a silence (measured with [`Instant`]) as long as the longest finite timeout
+/// (about 24.8 days) it removes every lock with a finite timeout, which has then expired
+/// whatever the ticks say. No purger thread is needed for correctness.
 ///
 /// # Examples
 ///
@@ -188,13 +200,16 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         }
         let mut table = LockTable::new(policy);
         table.seed_tokens(seed);
+        let now = clock.now();
         Ok(LockManager {
             shared: Arc::new(Shared {
                 table: Mutex::new(table),
                 policy,
                 clock: Box::new(clock),
+                #[cfg(feature = "axum")]
                 writes: Arc::default(),
                 show_owners: AtomicBool::new(true),
+                previous: Mutex::new((now, Instant::now())),
             }),
         })
     }
@@ -232,9 +247,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// A request that creates a lock should go through [`LockManager::check_lock`]
     /// instead, which first lets the writes admitted by the lock layer finish.
     pub fn check(&self, request: &Request<'_>) -> Outcome<P, O> {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         let outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
         report(request, &outcome);
@@ -248,6 +261,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// elsewhere do not delay it. `parts` are those of the request being answered: a
     /// write permit the layer put in them is released first, so a handler behind the
     /// layer does not wait for itself.
+    #[cfg(feature = "axum")]
     pub async fn check_lock(&self, parts: &Parts, request: &Request<'_>) -> Outcome<P, O> {
         if let Some(permit) = parts
             .extensions
@@ -270,23 +284,24 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// A permit for a write to `paths` admitted by a lock check; held until the write is
     /// done.
+    #[cfg(feature = "axum")]
     pub(crate) async fn write_permit(&self, paths: Vec<Path<P>>) -> WritePermit {
         self.shared.writes.admit(paths).await
     }
 
     /// Whether `permit` was issued by this manager.
+    #[cfg(feature = "axum")]
     pub(crate) fn issued(&self, permit: &WritePermit) -> bool {
         permit.is_of(&self.shared.writes)
     }
 
-    /// Runs `f` on the table with the current tick, under the mutex: for the operations that
-    /// borrow from the table (such as the core's one-call request check). Keep `f` short,
-    /// and call no other method of this manager from it but [`LockManager::now`],
-    /// [`LockManager::policy`] and [`LockManager::disclosure`]: the others take the same
-    /// mutex, which is not reentrant.
+    /// Runs `f` on the table (its expired locks removed) with the current tick, under the
+    /// mutex: for the operations that borrow from the table (such as the core's one-call
+    /// request check). Keep `f` short, and call no other method of this manager from it but
+    /// [`LockManager::now`], [`LockManager::policy`] and [`LockManager::disclosure`]: the
+    /// others take the same mutex, which is not reentrant.
     pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
-        let mut table = self.table();
-        let now = self.now();
+        let (mut table, now) = self.table();
         f(&mut table, now)
     }
 
@@ -295,9 +310,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// This does not wait for writes the [`LockLayer`](crate::LockLayer) admitted; a lock
     /// requested over HTTP goes through [`LockManager::check_lock`], which does.
     pub fn lock(&self, request: &LockRequest<'_, P>) -> Result<Granted, LockError<P, O>> {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         let outcome = table.lock(now, request);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -332,9 +345,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         principal: Option<&str>,
         timeout: Option<Timeout>,
     ) -> Result<Granted, RefreshError> {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         let outcome = table.refresh(now, path, token, principal, timeout);
         match &outcome {
             Ok(granted) => tracing::info!(
@@ -363,9 +374,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         token: &LockToken,
         principal: Option<&str>,
     ) -> Result<(), UnlockError> {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         let outcome = table.unlock(now, path, token, principal);
         match &outcome {
             Ok(()) => tracing::info!(
@@ -394,8 +403,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         submitted: &[LockToken],
         principal: Option<&str>,
     ) -> Result<(), WriteError<P, O>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         let outcome = table.authorize(now, path, access, submitted, principal);
         if let Err(error) = &outcome {
             tracing::debug!(
@@ -412,22 +420,19 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The live lock with `token` that covers `path`, if any (to evaluate an `If` state
     /// token); see [`LockTable::find`].
     pub fn find(&self, path: &Path<P>, token: &LockToken) -> Option<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table.find(now, path, token).as_ref().map(LockSnapshot::of)
     }
 
     /// Every live lock.
     pub fn locks(&self) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table.locks(now).map(|l| LockSnapshot::of(&l)).collect()
     }
 
     /// The live locks that cover `path` (its `lockdiscovery`, RFC 4918 §15.8).
     pub fn locks_covering(&self, path: &Path<P>) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table
             .locks_covering(now, path)
             .map(|l| LockSnapshot::of(&l))
@@ -436,8 +441,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// The live locks created by `principal`.
     pub fn locks_held_by(&self, principal: &str) -> Vec<LockSnapshot<P>> {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         table
             .locks_held_by(now, principal)
             .map(|l| LockSnapshot::of(&l))
@@ -464,8 +468,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// assert!(manager.lockdiscovery(&path, Some("alice")).contains("urn:uuid:"));
     /// ```
     pub fn lockdiscovery(&self, path: &Path<P>, viewer: Option<&str>) -> String {
-        let table = self.table();
-        let now = self.now();
+        let (table, now) = self.table();
         let mut xml = String::new();
         // Writing into a String cannot fail.
         let _ = lockwarden::http::write_lockdiscovery(
@@ -480,9 +483,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// Releases every lock rooted at `path`, whoever holds it (an administrator's action);
     /// returns how many were released.
     pub fn force_unlock(&self, path: &Path<P>) -> usize {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         let released = table.force_unlock(now, path);
         if released > 0 {
             tracing::warn!(target: "lockwarden", path = path.as_str(), released, "locks force-released");
@@ -491,24 +492,23 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// Removes expired locks now; returns how many.
+    ///
+    /// Not needed for correctness: every method purges the expired locks first (see
+    /// [`LockManager`] on the wrap of the clock); this one only says how many there were.
     pub fn purge(&self) -> usize {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now)
+        self.purged_table().2
     }
 
     /// The time until the earliest live lock expires, if any lock has a timeout.
     pub fn next_expiry(&self) -> Option<Duration> {
-        let mut table = self.table();
-        let now = self.now();
-        purge_and_report(&mut table, now);
+        let (mut table, now) = self.table();
         table.next_expiry(now).map(duration_of)
     }
 
     /// The number of live locks.
     pub fn len(&self) -> usize {
-        let table = self.table();
-        table.len(self.now())
+        let (table, now) = self.table();
+        table.len(now)
     }
 
     /// Whether no lock is live.
@@ -547,13 +547,35 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         })
     }
 
-    fn table(&self) -> MutexGuard<'_, LockTable<N, P, O>> {
+    /// The table under its mutex, its expired locks removed, and the tick the operation
+    /// is made at.
+    fn table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick) {
+        let (table, now, _) = self.purged_table();
+        (table, now)
+    }
+
+    /// The table under its mutex, its expired locks removed, the tick the operation is made
+    /// at, and how many locks were removed. Every method goes through here, so that the
+    /// core's limit (an expired lock is purged before its elapsed time wraps, see
+    /// [`lockwarden::Tick`]) holds without a purger thread.
+    fn purged_table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick, usize) {
         // The core never panics, so a poisoned mutex can only come from a caller's closure in
         // `with`; the table itself is consistent between its operations.
-        self.shared
+        let mut table = self
+            .shared
             .table
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.now();
+        let mut previous = self
+            .shared
+            .previous
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (previous_tick, previous_instant) = *previous;
+        let purged = purge_expired(&mut table, now, previous_tick, previous_instant.elapsed());
+        *previous = (now, Instant::now());
+        (table, now, purged)
     }
 }
 
@@ -629,6 +651,25 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
     }
 }
 
+/// Removes the locks expired at `now`, the previous operation having been at tick
+/// `previous`, `silence` ago in real time. Ticks count milliseconds, and the previous
+/// operation left only locks live at `previous` (or granted then); but after a silence of 2³² ticks or more, `now` cannot
+/// tell how many times the counter wrapped. A silence at least as long as the longest
+/// finite timeout means every lock with one has expired, which is decided at the tick
+/// where that is sure without a wrap (the previous one plus that timeout).
+fn purge_expired<const N: usize, const P: usize, const O: usize>(
+    table: &mut LockTable<N, P, O>,
+    now: Tick,
+    previous: Tick,
+    silence: Duration,
+) -> usize {
+    let mut purged = 0;
+    if silence >= duration_of(Ticks::MAX_TIMEOUT) {
+        purged += purge_and_report(table, previous + Ticks::MAX_TIMEOUT);
+    }
+    purged + purge_and_report(table, now)
+}
+
 fn purge_and_report<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -642,4 +683,73 @@ fn purge_and_report<const N: usize, const P: usize, const O: usize>(
 
 fn duration_of(ticks: Ticks) -> Duration {
     Duration::from_millis(u64::from(ticks.0) * 1000 / u64::from(TICK_HZ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockwarden::LockRequest;
+
+    const WRAP: u64 = 1 << 32;
+
+    fn table_with_a_one_second_lock_at_tick_0() -> LockTable<4, 32, 32> {
+        let policy = Policy::new(TICK_HZ)
+            .with_max_timeout_secs(u64::MAX)
+            .with_infinite_locks();
+        let mut table = LockTable::new(policy);
+        table.seed_tokens([1; 16]);
+        let path = Path::new("/config").unwrap();
+        let one_second = Timeout::Finite(Ticks(TICK_HZ));
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&path, "a").timeout(one_second),
+            )
+            .unwrap();
+        table
+    }
+
+    #[test]
+    fn after_a_silence_of_a_whole_wrap_a_finite_lock_is_expired_though_its_ticks_look_fresh() {
+        let mut table = table_with_a_one_second_lock_at_tick_0();
+        let infinite = Path::new("/forever").unwrap();
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&infinite, "b").timeout(Timeout::Infinite),
+            )
+            .unwrap();
+        let longest = Path::new("/longest").unwrap();
+        table
+            .lock(
+                Tick(0),
+                &LockRequest::exclusive(&longest, "c").timeout(Timeout::Finite(Ticks::MAX_TIMEOUT)),
+            )
+            .unwrap();
+        // 2³² + 10 ms later the ticks read 10: both finite locks would look 10 ms old.
+        let now = Tick(10);
+        let silence = Duration::from_millis(WRAP + 10);
+        assert_eq!(purge_expired(&mut table, now, Tick(0), silence), 2);
+        assert_eq!(table.len(now), 1);
+        assert_eq!(
+            table
+                .locks(now)
+                .next()
+                .map(|l| l.root.as_str() == "/forever"),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn without_a_long_silence_only_the_ticks_decide() {
+        // The same table read 10 ms after the grant: the lock is live and stays.
+        let mut table = table_with_a_one_second_lock_at_tick_0();
+        let purged = purge_expired(&mut table, Tick(10), Tick(0), Duration::from_millis(10));
+        assert_eq!(purged, 0);
+        assert_eq!(table.len(Tick(10)), 1);
+        // A silence just short of the longest timeout is not enough to call it expired.
+        let short = duration_of(Ticks(Ticks::MAX_TIMEOUT.0 - 1));
+        assert_eq!(purge_expired(&mut table, Tick(10), Tick(0), short), 0);
+        assert_eq!(table.len(Tick(10)), 1);
+    }
 }

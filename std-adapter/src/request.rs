@@ -5,8 +5,6 @@
 //! core, which parses and judges them. What the core cannot know (who is asking, whether
 //! the resource exists, its entity tag, the parsed `lockinfo` body) comes from here.
 
-use std::sync::Arc;
-
 use http::request::Parts;
 use lockwarden::Path;
 use lockwarden::http::{Method, Request, uri_path_of};
@@ -195,4 +193,5 @@ pub fn check_request<'a>(
 }
 
 /// A shared lookup, as the layer holds it.
-pub(crate) type SharedLookup = Arc<dyn ResourceLookup>;
+#[cfg(feature = "axum")]
+pub(crate) type SharedLookup = std::sync::Arc<dyn ResourceLookup>;

@@ -4,6 +4,7 @@
 //! [`Outcome::headers`], [`Outcome::write_body`]); this module only moves them into
 //! `http` types.
 
+#[cfg(feature = "axum")]
 use axum::response::IntoResponse;
 use http::header::{HeaderName, HeaderValue};
 use http::{Response, StatusCode};
@@ -77,6 +78,7 @@ impl<const P: usize, const O: usize> LockResponse<P, O> {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<const P: usize, const O: usize> IntoResponse for LockResponse<P, O> {
     fn into_response(self) -> axum::response::Response {
         self.to_http().map(axum::body::Body::from)
@@ -89,13 +91,12 @@ impl<const P: usize, const O: usize> IntoResponse for LockResponse<P, O> {
 /// # Examples
 ///
 /// ```
-/// use axum::response::IntoResponse;
 /// use lockwarden::http::{BodyFormat, Refusal};
 /// use lockwarden_std::LockRejection;
 ///
 /// let rejection: LockRejection<64, 64> =
 ///     LockRejection::new(Refusal::UnlockTokenMismatch, BodyFormat::DavXml);
-/// let response = rejection.into_response();
+/// let response = rejection.to_http();
 /// assert_eq!(response.status(), 409);
 /// assert_eq!(response.headers()["content-type"], "application/xml; charset=\"utf-8\"");
 /// ```
@@ -141,6 +142,7 @@ impl<const P: usize, const O: usize> LockRejection<P, O> {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<const P: usize, const O: usize> IntoResponse for LockRejection<P, O> {
     fn into_response(self) -> axum::response::Response {
         self.to_http().map(axum::body::Body::from)

@@ -1,5 +1,6 @@
 //! The lock layer on an axum router, driven with `tower::ServiceExt::oneshot`: every row
 //! of PROTOCOL.md's table that a router sees, with the full 423 of PROTOCOL.md.
+#![cfg(feature = "axum")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -64,6 +64,27 @@ fn expiry_is_measured_across_the_wrap_of_the_millisecond_counter() {
 }
 
 #[test]
+fn an_expired_lock_stays_expired_when_only_reads_follow_and_the_counter_wraps_around_it() {
+    let (manager, clock) = manager(Policy::new(TICK_HZ));
+    let wifi = path("/config/wifi");
+    manager
+        .lock(&LockRequest::exclusive(&wifi, "alice").timeout(secs(1)))
+        .unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert!(manager.locks().is_empty());
+    // 2³² + 100 ticks after the grant, the ticks alone would make the lock 100 ms old.
+    clock.advance_ticks(Ticks(u32::MAX - 2_000 + 101));
+    assert_eq!(clock.now(), Tick(100));
+    assert!(manager.locks().is_empty());
+    assert!(manager.locks_covering(&wifi).is_empty());
+    assert_eq!(
+        manager.authorize(&wifi, Access::Resource, &[], None),
+        Ok(())
+    );
+    assert!(manager.is_empty());
+}
+
+#[test]
 fn refresh_restarts_the_timeout_from_now() {
     let (manager, clock) = manager(Policy::new(TICK_HZ));
     let wifi = path("/config/wifi");

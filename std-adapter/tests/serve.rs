@@ -1,5 +1,6 @@
 //! The lock layer on a served router: over a real socket (custom methods such as LOCK go
 //! through hyper), and under concurrent clients that lock, read, write and unlock.
+#![cfg(feature = "axum")]
 
 use std::sync::Arc;
 use std::time::Duration;

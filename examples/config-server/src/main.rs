@@ -19,10 +19,8 @@ fn main() -> ExitCode {
 }
 
 fn hash_password(user: &str) -> ExitCode {
-    if user.is_empty() || user.contains(':') || user.chars().any(char::is_control) {
-        eprintln!(
-            "config-server: a user name must be non-empty, without ':' or control characters"
-        );
+    if let Err(reason) = config_server::auth::check_user_name(user) {
+        eprintln!("config-server: {reason}");
         return ExitCode::FAILURE;
     }
     let mut password = String::new();
@@ -55,9 +53,8 @@ fn run(settings: Settings) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let listen = settings.options.listen;
-    let authenticated = settings.options.users.is_some();
-    let stored = settings.options.data_dir.clone();
+    let options = settings.options.clone();
+    let listen = options.listen;
     let app = match App::open(settings) {
         Ok(app) => app,
         Err(e) => {
@@ -88,14 +85,7 @@ fn run(settings: Settings) -> ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(listen);
-        let credentials = if authenticated { " -u USER:PASSWORD" } else { "" };
-        let storage = match &stored {
-            Some(dir) => format!("stored in {}", dir.display()),
-            None => "in memory (use --data-dir DIR to keep changes)".to_owned(),
-        };
-        println!(
-            "config-server listening on http://{addr} (configuration {storage}); try: curl{credentials} http://{addr}/config/network"
-        );
+        println!("{}", options.startup_line(addr));
         let _ = std::io::stdout().flush();
         match config_server::serve(listener, app, shutdown).await {
             Ok(()) => {

@@ -44,8 +44,11 @@ pub struct ServerOptions {
     /// atomically). Without it the embedded defaults are served from memory.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Users file (`USER:ARGON2-HASH` lines, see `hash-password`): requires HTTP Basic
-    /// authentication and makes the user the principal of its locks.
+    /// Users file (`USER:ARGON2-HASH` lines, see `hash-password`; names of at most 32
+    /// bytes): requires HTTP Basic authentication and makes the user the principal of its
+    /// locks. Without it, locks are advisory: PROPFIND lockdiscovery shows every lock's
+    /// token to anyone (RFC 4918 §6.5 allows it), so locks only keep cooperating clients
+    /// apart.
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
     /// Timeout granted to a lock request that names none, in seconds.
@@ -118,6 +121,29 @@ impl ServerOptions {
             timeout: Duration::from_secs(self.body_timeout),
         }
     }
+
+    /// The line printed once the server listens on `addr`: where, where the configuration
+    /// is kept, a first command, and without users, that locks are only advisory.
+    pub fn startup_line(&self, addr: SocketAddr) -> String {
+        let credentials = if self.users.is_some() {
+            " -u USER:PASSWORD"
+        } else {
+            ""
+        };
+        let storage = match &self.data_dir {
+            Some(dir) => format!("stored in {}", dir.display()),
+            None => "in memory (use --data-dir DIR to keep changes)".to_owned(),
+        };
+        let mut line = format!(
+            "config-server listening on http://{addr} (configuration {storage}); try: curl{credentials} http://{addr}/config/network"
+        );
+        if self.users.is_none() {
+            line.push_str(
+                "; without --users locks are advisory: lockdiscovery shows every lock's token to anyone, so locks only keep cooperating clients apart",
+            );
+        }
+        line
+    }
 }
 
 impl Default for ServerOptions {
@@ -138,6 +164,25 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.server.listen.to_string(), "127.0.0.1:8080");
         assert!(cli.server.data_dir.is_none() && cli.server.users.is_none());
+    }
+
+    #[test]
+    fn without_users_the_help_and_the_startup_line_say_that_locks_are_advisory() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("locks are advisory"), "{help}");
+        assert!(help.contains("shows every lock's"), "{help}");
+
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let open = ServerOptions::default().startup_line(addr);
+        assert!(open.starts_with("config-server listening on http://127.0.0.1:8080 "));
+        assert!(open.contains("locks are advisory"), "{open}");
+        assert!(open.contains("token to anyone"), "{open}");
+        let with_users = Cli::parse_from(["config-server", "--users", "users.txt"])
+            .server
+            .startup_line(addr);
+        assert!(!with_users.contains("advisory"), "{with_users}");
+        assert!(with_users.contains("curl -u USER:PASSWORD"), "{with_users}");
     }
 
     #[test]

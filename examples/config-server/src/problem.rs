@@ -104,6 +104,26 @@ impl Problem {
         )
     }
 
+    /// 429: this client failed to log in too often (RFC 6585 §4); `Retry-After` says when
+    /// it may try again.
+    pub fn too_many_failed_logins(retry_after: std::time::Duration) -> Self {
+        // Whole seconds, rounded up, at least one: a client that comes back early is refused again.
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failed-logins",
+            "Too many failed logins",
+            format!(
+                "This client failed to log in {} times within {} seconds; its credentials are not checked for another {seconds} seconds.",
+                crate::auth::MAX_FAILED_LOGINS,
+                crate::auth::FAILED_LOGIN_WINDOW.as_secs()
+            ),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+        .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+    }
+
     /// 507: a `LOCK` would create a section beyond the maximum (RFC 4918 §11.5).
     pub fn too_many_sections(name: &str) -> Self {
         Problem::new(

@@ -7,11 +7,12 @@
 //! lock layer of lockwarden-std, which refuses any request that a lock blocks before it
 //! reaches a handler here.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as Segment, Request, State};
+use axum::extract::{ConnectInfo, Path as Segment, Request, State};
 use axum::http::request::Parts;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
@@ -140,7 +141,13 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
             .headers()
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes);
-        match users.authenticate(credentials).await {
+        // Failed logins are limited per peer address, which the server's accept loop puts
+        // in the extensions; without it, every client counts as one.
+        let client = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        match users.authenticate(credentials, client).await {
             Ok(user) => {
                 request.extensions_mut().insert(Principal(user.to_string()));
             }
@@ -152,6 +159,9 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
             }
             Err(AuthError::Invalid) => {
                 return Problem::unauthenticated("Unknown user or wrong password.").into_response();
+            }
+            Err(AuthError::TooManyFailures { retry_after }) => {
+                return Problem::too_many_failed_logins(retry_after).into_response();
             }
         }
     }
