@@ -36,7 +36,7 @@ use crate::manager::{
     DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, WritePermit,
 };
 use crate::request::{
-    AssumeExisting, ResourceLookup, Resources, SharedLookup, check_request, method_of,
+    AssumeMissing, ResourceLookup, Resources, SharedLookup, check_request, method_of,
 };
 use crate::response::LockResponse;
 
@@ -71,12 +71,15 @@ impl<const N: usize, const P: usize, const O: usize> std::fmt::Debug for LockLay
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockLayer<N, P, O> {
-    /// Enforcement by `manager`, taking every resource to exist without entity tag (see
-    /// [`LockLayer::with_resources`]).
+    /// Enforcement by `manager`, taking no resource to exist ([`AssumeMissing`]: a write
+    /// then also needs the lock of its parent collection, RFC 4918 §7.5) until
+    /// [`LockLayer::with_resources`] says which do.
+    ///
+    /// [`AssumeMissing`]: crate::request::AssumeMissing
     pub fn new(manager: LockManager<N, P, O>) -> Self {
         LockLayer {
             manager,
-            lookup: Arc::new(AssumeExisting),
+            lookup: Arc::new(AssumeMissing),
         }
     }
 

@@ -69,7 +69,8 @@ pub struct LockSnapshot<const P: usize = DEFAULT_PATH_LEN> {
     pub scope: Scope,
     /// Depth 0 or infinity.
     pub depth: Depth,
-    /// The owner text, verbatim.
+    /// The owner as the table keeps it: the markup of `DAV:owner` (see
+    /// [`LockSnapshot::owner_text`]).
     pub owner: String,
     /// The principal that created the lock, if any.
     pub principal: Option<String>,
@@ -93,6 +94,19 @@ impl<const P: usize> LockSnapshot<P> {
             timeout: lock.timeout,
             remaining: lock.remaining,
         }
+    }
+
+    /// The owner as plain text (the core's [`OwnerText`](lockwarden::http::OwnerText)).
+    pub fn owner_text(&self) -> String {
+        lockwarden::http::OwnerText(&self.owner).to_string()
+    }
+
+    /// The owner as plain text if `disclosure` lets `viewer` see it
+    /// ([`Disclosure::shows_owner`]).
+    pub fn owner_for(&self, viewer: Option<&str>, disclosure: Disclosure) -> Option<String> {
+        disclosure
+            .shows_owner(self.principal.as_deref(), viewer)
+            .then(|| self.owner_text())
     }
 
     /// Whole seconds left, rounded up; `None` for a lock without timeout.
@@ -208,15 +222,17 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         self.shared.policy
     }
 
-    /// What refusals show of other clients' locks (by default, their owner text).
+    /// What other clients see of a lock (by default, its owner): obeyed by refusals,
+    /// [`LockManager::lockdiscovery`], dav-server's lockdiscovery and lock lists
+    /// ([`LockSnapshot::owner_for`]).
     pub fn disclosure(&self) -> Disclosure {
         Disclosure {
             owner: self.shared.show_owners.load(Ordering::Relaxed),
         }
     }
 
-    /// Sets what refusals show of other clients' locks, for a deployment that must hide
-    /// who holds a lock.
+    /// Sets what other clients see of a lock, for a deployment that must hide who holds
+    /// a lock.
     pub fn set_disclosure(&self, disclosure: Disclosure) {
         self.shared
             .show_owners
@@ -299,7 +315,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 path = request.path.as_str(),
                 scope = request.scope.as_str(),
                 depth = request.depth.as_str(),
-                owner = request.owner,
+                owner = %lockwarden::http::OwnerText(request.owner),
                 principal = request.principal,
                 timeout = %TimeoutValue(granted.timeout, TICK_HZ),
                 "lock granted"
@@ -441,7 +457,8 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The `DAV:lockdiscovery` property of `path` for a PROPFIND (RFC 4918 §15.8): every
     /// live lock that covers it, each token shown only to whom the core allows
     /// ([`may_see_token`](lockwarden::http::may_see_token): a lock's own principal, or
-    /// everyone for an anonymous lock).
+    /// everyone for an anonymous lock), each owner only as the manager's
+    /// [`Disclosure`] allows.
     ///
     /// # Examples
     ///
@@ -466,7 +483,8 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             &mut xml,
             table.locks_covering(now, path),
             TICK_HZ,
-            |lock| lockwarden::http::may_see_token(lock, viewer),
+            viewer,
+            self.disclosure(),
         );
         xml
     }
@@ -600,7 +618,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
             path = lock.root.as_str(),
             scope = lock.scope.as_str(),
             depth = lock.depth.as_str(),
-            owner = lock.owner.as_str(),
+            owner = %lockwarden::http::OwnerText(&lock.owner),
             principal,
             timeout = %TimeoutValue(lock.timeout, TICK_HZ),
             created,

@@ -40,6 +40,7 @@ mod condition;
 mod headers;
 mod method;
 mod outcome;
+mod owner;
 mod render;
 mod write;
 
@@ -58,6 +59,7 @@ pub use outcome::{
     Expiry, HeaderError, HeldLock, LockDetails, LockInfoError, Meaning, Outcome, PROBLEM_BASE,
     PathSource, Refusal,
 };
+pub use owner::{OwnerText, XmlText};
 pub use render::{
     Disclosure, Header, HeaderValue, TimeoutValue, may_see_token, write_lockdiscovery,
 };
