@@ -47,8 +47,8 @@ mod write;
 pub use accept::{BodyFormat, XML_CONTENT_TYPE};
 pub use check::{LockInfo, Request, check};
 pub use condition::{
-    Condition, EntityTag, IfError, IfErrorKind, IfHeader, List, MAX_CONDITIONS, MAX_LISTS,
-    ResourceState, Subject,
+    Condition, EntityTag, IfError, IfErrorKind, IfHeader, List, MAX_CODED_URL, MAX_CONDITIONS,
+    MAX_LISTS, ResourceState, Subject,
 };
 pub use headers::{
     DepthError, DepthHeader, DestinationError, LockTokenError, OverwriteError, TimeType,
