@@ -384,14 +384,14 @@ pub fn parse_lock_body_with(
                         });
                         Frame::Other
                     }
-                    (Some(Frame::LockScope), _, _) => {
+                    (Some(Frame::LockScope), true, _) => {
                         return Err(LockInfoError::UnknownLockScope { element: name });
                     }
                     (Some(Frame::LockType), true, b"write") => {
                         write = true;
                         Frame::Other
                     }
-                    (Some(Frame::LockType), _, _) => {
+                    (Some(Frame::LockType), true, _) => {
                         other_type.get_or_insert(name);
                         Frame::Other
                     }

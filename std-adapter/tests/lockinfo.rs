@@ -122,6 +122,15 @@ fn elements_of_other_namespaces_are_ignored() {
 }
 
 #[test]
+fn elements_of_other_namespaces_are_ignored_inside_lockscope_and_locktype_too() {
+    // RFC 4918 §17: an extension element anywhere in lockinfo is not an error.
+    let info = create(
+        r#"<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:ext"><D:lockscope><E:note/><D:shared/></D:lockscope><D:locktype><D:write/><E:also/></D:locktype><E:x><E:y/></E:x></D:lockinfo>"#,
+    );
+    assert_eq!(info.scope, Scope::Shared);
+}
+
+#[test]
 fn a_doctype_is_refused_so_the_billion_laughs_cannot_start() {
     let body = r#"<?xml version="1.0"?>
 <!DOCTYPE lolz [
