@@ -45,7 +45,12 @@
 //! none carries the headers and body of PROTOCOL.md. A handle made with
 //! [`DavLocks::for_request`] keeps the core's [`Refusal`] of its request, for the server
 //! to answer with [`LockRejection`](crate::LockRejection) in place of `dav-server`'s
-//! answer (the `webdav-server` example does).
+//! answer.
+//!
+//! A server avoids all of this by answering the lock questions itself, before
+//! `dav-server`: a [`LockLayer`](crate::LockLayer) in front of the handler, `LOCK` and
+//! `UNLOCK` answered by [`LockManager::respond`], and [`DavLocks::behind_layer`] as the
+//! handler's lock system (the `webdav-server` example does).
 
 use std::fmt;
 use std::future;
@@ -80,6 +85,9 @@ pub struct DavLocks<
     principal: Option<String>,
     request: Option<RequestNote<P, O>>,
     filesystem: Option<Arc<dyn DavFileSystem + Send + Sync>>,
+    /// lockwarden's protocol layer answered every locking question before dav-server
+    /// saw the request (see [`DavLocks::behind_layer`]).
+    behind_layer: bool,
 }
 
 /// The request a handle serves, and the refusal it met.
@@ -107,6 +115,23 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             principal: None,
             request: None,
             filesystem: None,
+            behind_layer: false,
+        }
+    }
+
+    /// A lock system for a dav-server that sits behind lockwarden's own protocol layer
+    /// (a [`LockLayer`](crate::LockLayer) for every request, and
+    /// [`LockManager::respond`] for `LOCK` and `UNLOCK`), which has parsed `If`,
+    /// `Lock-Token`, `Timeout`, `Depth` and `lockinfo`, judged the request and refused
+    /// it when it had to, before dav-server sees it. dav-server then only serves content
+    /// and properties: `check` allows what the layer let through (strip the `If` header
+    /// first, so that dav-server never parses it), `discover` reads `lockdiscovery` from
+    /// the table, `delete` drops the locks of a removed resource, and `lock`, `unlock`
+    /// and `refresh` refuse (dav-server never gets those requests).
+    pub fn behind_layer(manager: LockManager<N, P, O>) -> Self {
+        DavLocks {
+            behind_layer: true,
+            ..Self::new(manager)
         }
     }
 
@@ -128,6 +153,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             filesystem: self.filesystem.clone(),
             principal: Some(principal.into()),
             request: None,
+            behind_layer: self.behind_layer,
         }
     }
 
@@ -137,6 +163,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         DavLocks {
             manager: self.manager.clone(),
             filesystem: self.filesystem.clone(),
+            behind_layer: self.behind_layer,
             principal: principal.map(str::to_owned),
             request: Some(RequestNote {
                 method,
@@ -474,12 +501,28 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         shared: bool,
         deep: bool,
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        if self.behind_layer {
+            let refused = DavLock {
+                token: String::new(),
+                path: Box::new(path.clone()),
+                principal: principal.map(str::to_owned),
+                owner: owner.map(|o| Box::new(o.clone())),
+                timeout_at: None,
+                timeout,
+                shared,
+                deep,
+            };
+            return Box::pin(future::ready(Err(refused)));
+        }
         Box::pin(future::ready(
             self.lock_now(path, principal, owner, timeout, shared, deep),
         ))
     }
 
     fn unlock(&'_ self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
+        if self.behind_layer {
+            return Box::pin(future::ready(Err(())));
+        }
         Box::pin(future::ready(self.unlock_now(path, token)))
     }
 
@@ -489,6 +532,9 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         token: &str,
         timeout: Option<Duration>,
     ) -> LsFuture<'_, Result<DavLock, ()>> {
+        if self.behind_layer {
+            return Box::pin(future::ready(Err(())));
+        }
         Box::pin(future::ready(self.refresh_now(path, token, timeout)))
     }
 
@@ -500,6 +546,10 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         deep: bool,
         submitted_tokens: &[String],
     ) -> LsFuture<'_, Result<(), DavLock>> {
+        if self.behind_layer {
+            // The layer judged this request with the table before dav-server got it.
+            return Box::pin(future::ready(Ok(())));
+        }
         let path = path.clone();
         let principal = principal.map(str::to_owned);
         let submitted_tokens = submitted_tokens.to_vec();

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use http::request::Parts;
-use lockwarden::http::{Disclosure, Method, Outcome, Request, TimeoutValue};
+use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
     Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
     RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
@@ -126,6 +126,8 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     writes: Arc<tokio::sync::RwLock<()>>,
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
+    /// Whether every client is a WebDAV client: refusals default to XML.
+    webdav_clients: AtomicBool,
 }
 
 /// A lock table shared between threads, with time from a [`Clock`].
@@ -208,6 +210,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 clock: Box::new(clock),
                 writes: Arc::new(tokio::sync::RwLock::new(())),
                 show_owners: AtomicBool::new(true),
+                webdav_clients: AtomicBool::new(false),
             }),
         })
     }
@@ -239,6 +242,15 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             .store(disclosure.owner, Ordering::Relaxed);
     }
 
+    /// Says that every client of this server is a WebDAV client (a WebDAV file server):
+    /// refusals then carry the `DAV:error` XML body unless `Accept` asks for
+    /// problem+json, whatever the method (PROTOCOL.md, "The 423 response").
+    pub fn set_webdav_clients(&self, webdav_clients: bool) {
+        self.shared
+            .webdav_clients
+            .store(webdav_clients, Ordering::Relaxed);
+    }
+
     /// The whole locking outcome of an HTTP request, decided by the core
     /// ([`lockwarden::http::check`]) with the current tick: allowed, a lock granted,
     /// refreshed or released, or a refusal. Build `request` with
@@ -250,8 +262,13 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         let mut table = self.table();
         let now = self.now();
         purge_and_report(&mut table, now);
-        let outcome = lockwarden::http::check(&mut *table, now, request);
+        let mut outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
+        if let Outcome::Refused { format, .. } = &mut outcome
+            && self.shared.webdav_clients.load(Ordering::Relaxed)
+        {
+            *format = BodyFormat::negotiate_from(BodyFormat::DavXml, request.accept);
+        }
         report(request, &outcome);
         outcome
     }
