@@ -643,3 +643,33 @@ async fn hidden_owners_are_hidden_from_dav_server_lockdiscovery() {
     // A lock's own principal still sees the owner it gave.
     assert!(alice.discover(&p("/doc")).await[0].owner.is_some());
 }
+
+#[tokio::test]
+async fn the_dav_path_and_the_http_check_refuse_a_full_table_alike_rounding_up() {
+    // One mapping from table errors to refusals, in the core: the same Retry-After.
+    let clock = ManualClock::new();
+    let manager: LockManager<1, 64, 256> =
+        LockManager::with_clock_and_seed(policy(), clock.clone(), [9; 16]).unwrap();
+    let ls = DavLocks::new(manager.clone());
+    let owner = owner("tester");
+    let secs = |s| Some(Duration::from_secs(s));
+    ls.lock(&p("/a"), None, Some(&owner), secs(50), false, false)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(10_500));
+    let dav = ls.for_request(Method::Lock, None);
+    let refused = dav.lock(&p("/c"), None, Some(&owner), None, false, false);
+    assert!(refused.await.is_err());
+    let from_dav = dav.take_refusal().unwrap();
+    let http = lockwarden::http::Request::new(Method::Lock, b"/c")
+        .lockinfo(lockwarden::Scope::Exclusive, "tester")
+        .resource(true, None);
+    let from_http = manager.check(&http).refusal().cloned().unwrap();
+    assert_eq!(from_dav, from_http);
+    assert_eq!(
+        from_dav,
+        Refusal::TableFull {
+            retry_after: Expiry::InSeconds(40)
+        }
+    );
+}
