@@ -25,12 +25,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
 use http::Request;
-use lockwarden::http::{BodyFormat, Method, Outcome, Refusal};
+use http::request::Parts;
+use lockwarden::Path;
+use lockwarden::http::{BodyFormat, Method, Outcome, Refusal, uri_path_of};
 use tower::{Layer, Service};
 
+use crate::body::{BodyLimits, read_body};
 use crate::lockinfo::{LockBody, LockInfoLimits, parse_lock_body};
 use crate::manager::{
     DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, WritePermit,
@@ -51,6 +54,7 @@ pub struct LockLayer<
 > {
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,
+    body_limits: BodyLimits,
 }
 
 impl<const N: usize, const P: usize, const O: usize> Clone for LockLayer<N, P, O> {
@@ -58,6 +62,7 @@ impl<const N: usize, const P: usize, const O: usize> Clone for LockLayer<N, P, O
         LockLayer {
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
+            body_limits: self.body_limits,
         }
     }
 }
@@ -80,7 +85,17 @@ impl<const N: usize, const P: usize, const O: usize> LockLayer<N, P, O> {
         LockLayer {
             manager,
             lookup: Arc::new(AssumeMissing),
+            body_limits: BodyLimits::DEFAULT,
         }
+    }
+
+    /// How much of each request body the layer reads, and for how long, before the lock
+    /// check ([`BodyLimits::DEFAULT`] unless set). Bodies are read whole first so that a
+    /// client that sends its body slowly delays no one else; beyond the limits the
+    /// request gets 413 or 408 and never reaches the handler.
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.body_limits = limits;
+        self
     }
 
     /// Tells the check which resources exist and their entity tags: a write that creates
@@ -100,6 +115,7 @@ impl<S, const N: usize, const P: usize, const O: usize> Layer<S> for LockLayer<N
             inner,
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
+            body_limits: self.body_limits,
         }
     }
 }
@@ -114,6 +130,7 @@ pub struct LockService<
     inner: S,
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,
+    body_limits: BodyLimits,
 }
 
 impl<S: Clone, const N: usize, const P: usize, const O: usize> Clone for LockService<S, N, P, O> {
@@ -122,6 +139,7 @@ impl<S: Clone, const N: usize, const P: usize, const O: usize> Clone for LockSer
             inner: self.inner.clone(),
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
+            body_limits: self.body_limits,
         }
     }
 }
@@ -139,9 +157,10 @@ impl<S, const N: usize, const P: usize, const O: usize> std::fmt::Debug
 impl<S, B, const N: usize, const P: usize, const O: usize> Service<Request<B>>
     for LockService<S, N, P, O>
 where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = S::Error;
@@ -155,14 +174,23 @@ where
         // The clone that was polled ready serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let method = method_of(request.method());
-        if matches!(method, Method::Lock | Method::Unlock) {
-            return Box::pin(inner.call(request));
-        }
         let manager = self.manager.clone();
         let lookup = Arc::clone(&self.lookup);
+        let limits = self.body_limits;
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
+            // The whole body first, bounded: nothing below waits on this client's network.
+            let body = match read_body(&parts, Body::new(body), limits).await {
+                Ok(bytes) => Body::from(bytes),
+                Err(error) => {
+                    let outcome = error.outcome::<P, O>(&parts);
+                    return Ok(LockResponse::new(outcome, manager.disclosure()).into_response());
+                }
+            };
+            let method = method_of(&parts.method);
+            if matches!(method, Method::Lock | Method::Unlock) {
+                return inner.call(Request::from_parts(parts, body)).await;
+            }
             // A write already admitted by an outer layer of the same manager holds a
             // permit: a second one could wait behind a LOCK that waits for the first.
             let admitted = parts
@@ -172,7 +200,7 @@ where
             let permit = if method.is_read() || admitted {
                 None
             } else {
-                Some(manager.write_permit().await)
+                Some(manager.write_permit(touched_paths::<P>(&parts)).await)
             };
             let resources = Resources::of::<P>(&parts, &*lookup);
             let outcome = manager.check(&check_request(&parts, &resources, None));
@@ -183,13 +211,27 @@ where
                 parts.extensions.insert(permit.clone());
             }
             let response = inner.call(Request::from_parts(parts, body)).await;
-            // The write is done: locks may be granted again.
+            // The write is done: locks on its paths may be granted again.
             if let Some(permit) = permit {
                 permit.release();
             }
             response
         })
     }
+}
+
+/// The paths a write changes: its target and, for COPY and MOVE, its destination. A path
+/// without a canonical form is left out: the check refuses the request anyway.
+fn touched_paths<const P: usize>(parts: &Parts) -> Vec<Path<P>> {
+    let destination = parts
+        .headers
+        .get("destination")
+        .and_then(|v| uri_path_of(v.as_bytes()).ok());
+    [Some(parts.uri.path()), destination]
+        .into_iter()
+        .flatten()
+        .filter_map(|raw| Path::new(raw).ok())
+        .collect()
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
@@ -207,15 +249,29 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     ) -> LockResponse<P, O> {
         let (parts, body) = request.into_parts();
         let method = method_of(&parts.method);
-        let lock_body = if method == Method::Lock {
-            let limits = LockInfoLimits::DEFAULT;
-            // One byte more than the limit, so that an overlong body is told apart.
-            let parsed = match axum::body::to_bytes(body, limits.max_bytes + 1).await {
-                Ok(bytes) => parse_lock_body(&bytes),
-                Err(_) => Err(crate::lockinfo::LockInfoError::TooLarge {
-                    limit: limits.max_bytes,
-                }),
+        let limits = BodyLimits {
+            max_bytes: LockInfoLimits::DEFAULT.max_bytes,
+            ..BodyLimits::DEFAULT
+        };
+        let bytes = match read_body(&parts, body, limits).await {
+            Ok(bytes) => bytes,
+            Err(error) => return LockResponse::new(error.outcome(&parts), self.disclosure()),
+        };
+        if method == Method::Unlock && !bytes.is_empty() {
+            // RFC 4918 §9.11 defines no body for UNLOCK; one that would be ignored is
+            // refused (§8.4).
+            let accept = parts
+                .headers
+                .get(http::header::ACCEPT)
+                .map(|v| v.as_bytes());
+            let outcome = Outcome::Refused {
+                refusal: Refusal::UnexpectedBody { method },
+                format: BodyFormat::negotiate(method, accept),
             };
+            return LockResponse::new(outcome, self.disclosure());
+        }
+        let lock_body = if method == Method::Lock {
+            let parsed = parse_lock_body(&bytes);
             match parsed {
                 Ok(lock_body) => Some(lock_body),
                 Err(error) => {

@@ -33,15 +33,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod clock;
 #[cfg(feature = "dav-server")]
 pub mod dav;
+mod gate;
 pub mod layer;
 pub mod lockinfo;
 pub mod manager;
 pub mod request;
 pub mod response;
 
+pub use body::{BodyError, BodyLimits};
 pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
 pub use layer::{LockLayer, LockService};
 pub use manager::{LockManager, LockSnapshot, ManagerError, Purger, WritePermit};

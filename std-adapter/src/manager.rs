@@ -19,6 +19,8 @@ use lockwarden::{
 };
 
 use crate::clock::{Clock, MonotonicClock, TICK_HZ};
+use crate::gate::WriteGate;
+pub use crate::gate::WritePermit;
 
 /// Default number of lock slots of a [`LockManager`].
 pub const DEFAULT_LOCKS: usize = 256;
@@ -120,10 +122,9 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     /// The table's policy, which never changes: read without the mutex.
     policy: Policy,
     clock: Box<dyn Clock>,
-    /// Writes admitted by the lock layer hold it shared until the write is done; granting
-    /// a lock takes it exclusively, so no lock is granted between a write's check and the
-    /// end of that write.
-    writes: Arc<tokio::sync::RwLock<()>>,
+    /// The paths of the writes the lock layer admitted and has not seen end: no lock is
+    /// granted on them between a write's check and the end of that write.
+    writes: Arc<WriteGate<P>>,
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
     /// Whether every client is a WebDAV client: refusals default to XML.
@@ -208,7 +209,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 table: Mutex::new(table),
                 policy,
                 clock: Box::new(clock),
-                writes: Arc::new(tokio::sync::RwLock::new(())),
+                writes: Arc::default(),
                 show_owners: AtomicBool::new(true),
                 webdav_clients: AtomicBool::new(false),
             }),
@@ -273,12 +274,13 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         outcome
     }
 
-    /// Like [`LockManager::check`], after every write that the lock layer admitted has
-    /// finished, so that a lock is never granted while a write it would have refused is
-    /// still in progress (the core's check and the write must not be separated by a
-    /// grant). `parts` are those of the request being answered: a write permit the layer
-    /// put in them is released first, so a handler behind the layer does not wait for
-    /// itself.
+    /// Like [`LockManager::check`], once the writes that the lock layer admitted on
+    /// paths related to the request's (the same, above or below) have finished, so that a
+    /// lock is never granted while a write it would have refused is still in progress
+    /// (the core's check and the write must not be separated by a grant). Writes
+    /// elsewhere do not delay it. `parts` are those of the request being answered: a
+    /// write permit the layer put in them is released first, so a handler behind the
+    /// layer does not wait for itself.
     pub async fn check_lock(&self, parts: &Parts, request: &Request<'_>) -> Outcome<P, O> {
         if let Some(permit) = parts
             .extensions
@@ -287,23 +289,27 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         {
             permit.release();
         }
-        let _no_write_in_progress = self.shared.writes.write().await;
-        self.check(request)
+        match Path::<P>::from_bytes(request.target) {
+            Ok(path) => {
+                self.shared
+                    .writes
+                    .for_lock(&path, || self.check(request))
+                    .await
+            }
+            // No canonical path: the check refuses it without touching the table.
+            Err(_) => self.check(request),
+        }
     }
 
-    /// A permit for a write admitted by a lock check; held until the write is done.
-    pub(crate) async fn write_permit(&self) -> WritePermit {
-        let gate = Arc::clone(&self.shared.writes);
-        let guard = Arc::clone(&gate).read_owned().await;
-        WritePermit {
-            guard: Arc::new(Mutex::new(Some(guard))),
-            gate: Arc::downgrade(&gate),
-        }
+    /// A permit for a write to `paths` admitted by a lock check; held until the write is
+    /// done.
+    pub(crate) async fn write_permit(&self, paths: Vec<Path<P>>) -> WritePermit {
+        self.shared.writes.admit(paths).await
     }
 
     /// Whether `permit` was issued by this manager.
     pub(crate) fn issued(&self, permit: &WritePermit) -> bool {
-        std::ptr::eq(permit.gate.as_ptr(), Arc::as_ptr(&self.shared.writes))
+        permit.is_of(&self.shared.writes)
     }
 
     /// Runs `f` on the table with the current tick, under the mutex: for the operations that
@@ -602,25 +608,6 @@ impl Drop for Purger {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// The permit of a write admitted by the lock layer, also put in the request's extensions
-/// so that a handler that takes a lock can release it first.
-#[derive(Debug, Clone)]
-pub struct WritePermit {
-    guard: Arc<Mutex<Option<tokio::sync::OwnedRwLockReadGuard<()>>>>,
-    /// Which manager's gate the permit is of.
-    gate: Weak<tokio::sync::RwLock<()>>,
-}
-
-impl WritePermit {
-    /// Ends the permit: locks may be granted again once no other write holds one.
-    pub fn release(&self) {
-        self.guard
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
     }
 }
 

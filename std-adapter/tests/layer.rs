@@ -469,9 +469,9 @@ async fn a_lockinfo_with_an_entity_is_a_400() {
 }
 
 #[tokio::test]
-async fn a_lockinfo_over_the_size_limit_is_a_400() {
+async fn a_lockinfo_over_the_size_limit_is_a_413_that_names_the_limit() {
     let f = fixture(Policy::new(TICK_HZ));
-    let body = lockinfo("exclusive", &"x".repeat(100_000));
+    let body = lockinfo("exclusive", &"x".repeat(20_000));
     let reply = f
         .send(
             http::Request::builder()
@@ -481,7 +481,13 @@ async fn a_lockinfo_over_the_size_limit_is_a_400() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let limit = lockwarden_std::lockinfo::LockInfoLimits::DEFAULT.max_bytes;
+    assert!(
+        reply.body.contains(&format!("limited to {limit} bytes")),
+        "{}",
+        reply.body
+    );
     assert!(f.manager.is_empty());
 }
 

@@ -258,3 +258,26 @@ async fn an_unsupported_method_on_a_locked_section_is_405_not_423() {
     .await;
     assert_eq!(mkcol.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn the_page_is_served_with_a_policy_that_forbids_inline_code() {
+    let server = TestServer::start().await;
+    let page = send(client().get(server.url("/"))).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"));
+    assert!(!page.body.contains("<script>"), "no inline script");
+    for asset in ["/ui/app.js", "/ui/app.css"] {
+        assert_eq!(
+            send(client().get(server.url(asset))).await.status,
+            200,
+            "{asset}"
+        );
+    }
+    let session = send(client().get(server.url("/session"))).await.json();
+    assert_eq!(session, serde_json::json!({"user": null}));
+}

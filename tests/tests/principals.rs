@@ -193,3 +193,21 @@ async fn propfind_shows_a_token_to_its_holder_only() {
         as_bob.body
     );
 }
+
+#[tokio::test]
+async fn the_settings_page_asks_for_a_password_and_names_the_signed_in_user() {
+    let server = server(4).await;
+    let page = send(client().get(server.url("/"))).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNAUTHORIZED,
+        "the browser's prompt"
+    );
+    assert!(
+        page.header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let session = send(as_user(client().get(server.url("/session")), "alice")).await;
+    assert_eq!(session.json(), json!({"user": "alice"}));
+}

@@ -252,6 +252,26 @@ pub enum Refusal<const P: usize, const O: usize> {
     },
     /// 500: the table was never seeded, so it cannot issue tokens.
     Unseeded,
+    /// 413: the request body is larger than the server accepts.
+    BodyTooLarge {
+        /// The largest body accepted, in bytes.
+        limit: u32,
+    },
+    /// 408: the request did not arrive within the server's time limit; the server
+    /// closes the connection (RFC 9110 §15.5.9).
+    RequestTimeout {
+        /// The time limit, in seconds.
+        limit_secs: u32,
+    },
+    /// 400: the request body ended before it was complete (the connection closed, or
+    /// its chunked framing was broken).
+    IncompleteBody,
+    /// 415: a body on a method that takes none, such as `UNLOCK` (RFC 4918 §8.4: a
+    /// body the server would ignore is refused).
+    UnexpectedBody {
+        /// The request's method.
+        method: Method,
+    },
 }
 
 /// How an outcome reads in HTTP. Every row of PROTOCOL.md's table is a value of this.
@@ -461,6 +481,30 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Internal Server Error",
                 "lock-table-unseeded",
                 "Lock table has no token seed",
+                None,
+            ),
+            Refusal::BodyTooLarge { .. } => meaning(
+                413,
+                "Content Too Large",
+                "body-too-large",
+                "Request body too large",
+                None,
+            ),
+            Refusal::RequestTimeout { .. } => meaning(
+                408,
+                "Request Timeout",
+                "request-timeout",
+                "Request not received in time",
+                None,
+            ),
+            Refusal::IncompleteBody => {
+                meaning(400, BAD, "incomplete-body", "Request body incomplete", None)
+            }
+            Refusal::UnexpectedBody { .. } => meaning(
+                415,
+                "Unsupported Media Type",
+                "unexpected-body",
+                "Request body not allowed",
                 None,
             ),
         }

@@ -130,7 +130,9 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     /// The response headers, `Content-Length` aside: `Content-Type`; on refusals
     /// `Cache-Control: no-store` (a cached refusal outlives its lock, RFC 9111 §5.2.2.5),
     /// `Vary: Accept` and `Retry-After` in seconds when waiting cures the refusal and
-    /// its lock is finite; `Lock-Token` on a granted lock (RFC 4918 §10.5).
+    /// its lock is finite; `Lock-Token` on a granted lock (RFC 4918 §10.5), and
+    /// `Cache-Control: no-store` on granted and refreshed locks, whose bodies carry the
+    /// token; `Connection: close` on a 408.
     ///
     /// # Examples
     ///
@@ -158,6 +160,11 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                     "Lock-Token",
                     HeaderValue::display(LockTokenValue(lock.token)),
                 );
+                // The body and the header carry the token: a cached copy would leak it.
+                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
+            }
+            Outcome::Refreshed { .. } => {
+                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
             }
             Outcome::Refused { refusal, .. } => {
                 all[1] = header("Cache-Control", HeaderValue::text("no-store"));
@@ -165,8 +172,13 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                 if let Some(secs) = refusal.retry_after() {
                     all[3] = header("Retry-After", HeaderValue::display(secs));
                 }
+                if let Refusal::RequestTimeout { .. } = refusal {
+                    // The rest of the request may still be on its way: the connection
+                    // cannot be reused (RFC 9110 §15.5.9).
+                    all[4] = header("Connection", HeaderValue::text("close"));
+                }
             }
-            Outcome::Allowed | Outcome::Refreshed { .. } | Outcome::Unlocked => {}
+            Outcome::Allowed | Outcome::Unlocked => {}
         }
         all.into_iter().flatten()
     }
@@ -344,6 +356,21 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             }
             Refusal::Unseeded => w.write_str(
                 "The lock table has no token seed; the server must seed it before it grants locks.",
+            ),
+            Refusal::BodyTooLarge { limit } => write!(
+                w,
+                "Request bodies are limited to {limit} bytes; nothing was changed."
+            ),
+            Refusal::RequestTimeout { limit_secs } => write!(
+                w,
+                "The request was not received within {limit_secs} seconds; nothing was changed and the connection is closed. Send it again, whole."
+            ),
+            Refusal::IncompleteBody => w.write_str(
+                "The request body ended before it was complete; nothing was changed.",
+            ),
+            Refusal::UnexpectedBody { method } => write!(
+                w,
+                "{method} takes no request body; send it without one."
             ),
         }
     }

@@ -138,6 +138,7 @@ fn stored_error(stored: &Stored, change: u64) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StoreLimits;
     use serde_json::json;
 
     fn scratch(name: &str) -> std::path::PathBuf {
@@ -157,8 +158,12 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 changes
                     .apply(|doc| {
-                        doc.merge("wifi", &json!({ format!("k{i}"): i }))
-                            .map_err(|_| Problem::unknown_section("wifi"))
+                        doc.merge(
+                            "wifi",
+                            &json!({ format!("k{i}"): i }),
+                            &StoreLimits::DEFAULT,
+                        )
+                        .map_err(|_| Problem::unknown_section("wifi"))
                     })
                     .await
             }));
@@ -186,7 +191,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let failed = changes
             .apply(|doc| {
-                doc.merge("wifi", &json!({"ssid": "lost"}))
+                doc.merge("wifi", &json!({"ssid": "lost"}), &StoreLimits::DEFAULT)
                     .map_err(|_| Problem::unknown_section("wifi"))
             })
             .await;
@@ -195,7 +200,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         changes
             .apply(|doc| {
-                doc.merge("time", &json!({"tz": "UTC"}))
+                doc.merge("time", &json!({"tz": "UTC"}), &StoreLimits::DEFAULT)
                     .map_err(|_| Problem::unknown_section("time"))
             })
             .await

@@ -21,6 +21,34 @@ pub const MAX_SECTION_NAME: usize = 64;
 /// flood of those must not grow the document without bound.
 pub const MAX_SECTIONS: usize = 64;
 
+/// Bounds on the stored document, so that no sequence of writes can fill a device's
+/// flash or make every write slower than the last (each store renders, hashes and syncs
+/// the whole document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Most bytes of the stored document (`/config` as served).
+    pub document_bytes: usize,
+    /// Most bytes of one section as served.
+    pub section_bytes: usize,
+    /// Deepest nesting of objects and arrays in a section; the section is level 1.
+    pub depth: usize,
+}
+
+impl StoreLimits {
+    /// 256 KiB in all, 64 KiB per section, 16 levels: sized for a device's flash.
+    pub const DEFAULT: StoreLimits = StoreLimits {
+        document_bytes: 256 * 1024,
+        section_bytes: 64 * 1024,
+        depth: 16,
+    };
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits::DEFAULT
+    }
+}
+
 /// A configuration document: an object whose members are sections, each an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigDocument {
@@ -55,6 +83,21 @@ pub enum EditError {
     NotAnObject,
     /// The document already has [`MAX_SECTIONS`] sections.
     TooManySections,
+    /// The section would be nested deeper than [`StoreLimits::depth`].
+    TooDeep {
+        /// The limit, in levels.
+        limit: usize,
+    },
+    /// The section would be larger than [`StoreLimits::section_bytes`].
+    SectionTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The document would be larger than [`StoreLimits::document_bytes`].
+    DocumentTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for EditError {
@@ -64,6 +107,21 @@ impl fmt::Display for EditError {
             EditError::NotAnObject => f.write_str("a configuration section must be a JSON object"),
             EditError::TooManySections => {
                 write!(f, "the configuration already has {MAX_SECTIONS} sections")
+            }
+            EditError::TooDeep { limit } => {
+                write!(
+                    f,
+                    "a section may nest objects and arrays {limit} levels deep"
+                )
+            }
+            EditError::SectionTooLarge { limit } => {
+                write!(f, "a section may take at most {limit} bytes as stored")
+            }
+            EditError::DocumentTooLarge { limit } => {
+                write!(
+                    f,
+                    "the configuration may take at most {limit} bytes as stored"
+                )
             }
         }
     }
@@ -117,48 +175,124 @@ impl ConfigDocument {
         self.sections.get(name)
     }
 
-    /// Replaces a section with `value` (PUT).
-    pub fn replace(&mut self, name: &str, value: Value) -> Result<(), EditError> {
-        let slot = self
-            .sections
-            .get_mut(name)
-            .ok_or(EditError::UnknownSection)?;
+    /// Replaces a section with `value` (PUT), within `limits`.
+    pub fn replace(
+        &mut self,
+        name: &str,
+        value: Value,
+        limits: &StoreLimits,
+    ) -> Result<(), EditError> {
+        if !self.sections.contains_key(name) {
+            return Err(EditError::UnknownSection);
+        }
         if !value.is_object() {
             return Err(EditError::NotAnObject);
         }
-        *slot = value;
-        Ok(())
+        self.put_within(name, value, limits)
     }
 
-    /// Applies a JSON Merge Patch (RFC 7396) to a section (PATCH). A patch that is not an
-    /// object replaces the target whole (RFC 7396 §2), which leaves no object: refused.
-    pub fn merge(&mut self, name: &str, patch: &Value) -> Result<(), EditError> {
-        let slot = self
+    /// Applies a JSON Merge Patch (RFC 7396) to a section (PATCH), within `limits`. A
+    /// patch that is not an object replaces the target whole (RFC 7396 §2), which leaves
+    /// no object: refused.
+    pub fn merge(
+        &mut self,
+        name: &str,
+        patch: &Value,
+        limits: &StoreLimits,
+    ) -> Result<(), EditError> {
+        let mut merged = self
             .sections
-            .get_mut(name)
-            .ok_or(EditError::UnknownSection)?;
-        let mut merged = slot.clone();
+            .get(name)
+            .ok_or(EditError::UnknownSection)?
+            .clone();
         json_patch::merge(&mut merged, patch);
         if !merged.is_object() {
             return Err(EditError::NotAnObject);
         }
-        *slot = merged;
-        Ok(())
+        self.put_within(name, merged, limits)
     }
 
     /// Creates an empty section unless one of that name exists (`Ok(false)`). A `LOCK` on
     /// an unmapped URL creates an empty resource (RFC 4918 §7.3).
-    pub fn create_empty(&mut self, name: &str) -> Result<bool, EditError> {
+    pub fn create_empty(&mut self, name: &str, limits: &StoreLimits) -> Result<bool, EditError> {
         if self.sections.contains_key(name) {
             return Ok(false);
         }
         if self.sections.len() >= MAX_SECTIONS {
             return Err(EditError::TooManySections);
         }
-        self.sections
-            .insert(name.to_owned(), Value::Object(Map::new()));
+        self.put_within(name, Value::Object(Map::new()), limits)?;
         Ok(true)
     }
+
+    /// Sets section `name` to `value` unless that breaks a limit; then nothing changes.
+    /// A change that makes nothing larger is always allowed, so that a document stored
+    /// under larger limits can still be trimmed.
+    fn put_within(
+        &mut self,
+        name: &str,
+        value: Value,
+        limits: &StoreLimits,
+    ) -> Result<(), EditError> {
+        if depth(&value) > limits.depth {
+            return Err(EditError::TooDeep {
+                limit: limits.depth,
+            });
+        }
+        let section_size = stored_size(&value);
+        let before_size = self.sections.get(name).map_or(0, stored_size);
+        if section_size > limits.section_bytes && section_size > before_size {
+            return Err(EditError::SectionTooLarge {
+                limit: limits.section_bytes,
+            });
+        }
+        let document_before = stored_size(&self.sections);
+        let previous = self.sections.insert(name.to_owned(), value);
+        let document_after = stored_size(&self.sections);
+        if document_after > limits.document_bytes && document_after > document_before {
+            match previous {
+                Some(previous) => self.sections.insert(name.to_owned(), previous),
+                None => self.sections.remove(name),
+            };
+            return Err(EditError::DocumentTooLarge {
+                limit: limits.document_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// The size of the document as stored, in bytes.
+    pub fn stored_size(&self) -> usize {
+        stored_size(&self.sections)
+    }
+}
+
+/// The nesting depth of a value: 0 for a scalar, 1 for an object or array of scalars.
+/// Parsing already bounds the recursion (serde_json refuses 128 levels).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The bytes `value` takes as [`render`] writes it, counted without writing them.
+fn stored_size(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Counting cannot fail; the trailing newline is render's.
+    let _ = serde_json::to_writer_pretty(&mut count, value);
+    count.0 + 1
 }
 
 /// A representation ready to send: its bytes and its strong ETag.
@@ -290,9 +424,16 @@ mod tests {
     #[test]
     fn replace_needs_an_existing_section_and_an_object() {
         let mut d = doc();
-        assert_eq!(d.replace("nope", json!({})), Err(EditError::UnknownSection));
-        assert_eq!(d.replace("wifi", json!([1])), Err(EditError::NotAnObject));
-        d.replace("wifi", json!({"ssid": "x"})).unwrap();
+        assert_eq!(
+            d.replace("nope", json!({}), &StoreLimits::DEFAULT),
+            Err(EditError::UnknownSection)
+        );
+        assert_eq!(
+            d.replace("wifi", json!([1]), &StoreLimits::DEFAULT),
+            Err(EditError::NotAnObject)
+        );
+        d.replace("wifi", json!({"ssid": "x"}), &StoreLimits::DEFAULT)
+            .unwrap();
         assert_eq!(d.section("wifi"), Some(&json!({"ssid": "x"})));
     }
 
@@ -302,6 +443,7 @@ mod tests {
         d.merge(
             "network",
             &json!({"mtu": null, "ipv4": {"gateway": "10.0.0.1"}, "new": 1}),
+            &StoreLimits::DEFAULT,
         )
         .unwrap();
         let n = d.section("network").unwrap();
@@ -309,8 +451,14 @@ mod tests {
         assert_eq!(n["ipv4"]["gateway"], "10.0.0.1");
         assert_eq!(n["ipv4"]["netmask"], "255.255.255.0");
         assert_eq!(n["new"], 1);
-        assert_eq!(d.merge("network", &json!("x")), Err(EditError::NotAnObject));
-        assert_eq!(d.merge("nope", &json!({})), Err(EditError::UnknownSection));
+        assert_eq!(
+            d.merge("network", &json!("x"), &StoreLimits::DEFAULT),
+            Err(EditError::NotAnObject)
+        );
+        assert_eq!(
+            d.merge("nope", &json!({}), &StoreLimits::DEFAULT),
+            Err(EditError::UnknownSection)
+        );
     }
 
     #[test]
@@ -322,7 +470,8 @@ mod tests {
             b.section("wifi").unwrap().etag
         );
         let mut d = doc();
-        d.merge("wifi", &json!({"channel": 11})).unwrap();
+        d.merge("wifi", &json!({"channel": 11}), &StoreLimits::DEFAULT)
+            .unwrap();
         let c = RenderedDocument::new(d);
         assert_ne!(
             a.section("wifi").unwrap().etag,
@@ -339,13 +488,16 @@ mod tests {
     #[test]
     fn new_sections_stop_at_the_maximum() {
         let mut d = doc();
-        assert_eq!(d.create_empty("wifi"), Ok(false));
+        assert_eq!(d.create_empty("wifi", &StoreLimits::DEFAULT), Ok(false));
         let mut created = 0;
-        while d.create_empty(&format!("s{created}")) == Ok(true) {
+        while d.create_empty(&format!("s{created}"), &StoreLimits::DEFAULT) == Ok(true) {
             created += 1;
         }
         assert_eq!(d.section_names().count(), MAX_SECTIONS);
-        assert_eq!(d.create_empty("one-more"), Err(EditError::TooManySections));
+        assert_eq!(
+            d.create_empty("one-more", &StoreLimits::DEFAULT),
+            Err(EditError::TooManySections)
+        );
         assert!(created > 0);
     }
 

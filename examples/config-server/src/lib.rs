@@ -26,6 +26,7 @@ mod locking;
 pub mod options;
 pub mod problem;
 mod routes;
+mod settings_page;
 pub mod storage;
 
 use std::future::Future;
@@ -80,6 +81,12 @@ pub struct App {
     locks: LockManager,
     users: Option<Users>,
     enforce_locks: bool,
+    /// Bounds on the stored document.
+    store_limits: crate::config::StoreLimits,
+    /// The time limit on request headers.
+    header_timeout: std::time::Duration,
+    /// How much of a request body is read, and for how long.
+    body_limits: lockwarden_std::BodyLimits,
     // Removes locks as they expire, so that each expiry is logged when it happens.
     _purger: lockwarden_std::Purger,
 }
@@ -106,6 +113,9 @@ impl App {
             locks,
             users,
             enforce_locks: !settings.enforcement_disabled,
+            store_limits: options.store_limits(),
+            header_timeout: std::time::Duration::from_secs(options.header_timeout),
+            body_limits: options.body_limits(),
             _purger: purger,
         }))
     }
@@ -128,14 +138,65 @@ pub fn router(app: Arc<App>) -> axum::Router {
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight
 /// finish.
+///
+/// Each connection is served by hyper with a time limit on request headers (hyper
+/// closes the connection without an answer: no request was parsed, so none is owed);
+/// the time limit on bodies is the lock layer's (408). Handlers see the client's
+/// address as axum's `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let header_timeout = app.header_timeout;
+    let router = router(app);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                request
+            },
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%remote, "connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed

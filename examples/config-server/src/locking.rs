@@ -54,8 +54,8 @@ pub(crate) async fn webdav(app: &Arc<App>, request: Request, section: Option<Str
             .changes
             .apply(|document| {
                 document
-                    .create_empty(&name)
-                    .map_err(|_| Problem::too_many_sections(&name))
+                    .create_empty(&name, &app.store_limits)
+                    .map_err(|e| Problem::edit_refused(&name, &e))
             })
             .await
         {
@@ -140,7 +140,7 @@ struct JsonLock<'a> {
 /// `POST …/lock`: a new lock from a JSON body, or, with the token in `If`, a refresh of
 /// that lock.
 async fn json_lock(app: &App, request: Request, target: &LockPath) -> Response {
-    let (parts, body) = match read_body(request).await {
+    let (parts, body) = match read_body(app, request).await {
         Ok(all) => all,
         Err(response) => return response,
     };

@@ -3,9 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 use lockwarden::Policy;
-use lockwarden_std::TICK_HZ;
+use lockwarden_std::{BodyLimits, TICK_HZ};
+
+use crate::config::StoreLimits;
 
 /// A device-configuration HTTP API that refuses conflicting edits with 423 Locked.
 #[derive(Debug, Parser)]
@@ -61,6 +65,26 @@ pub struct ServerOptions {
     /// `GET /locks` and PROPFIND lockdiscovery.
     #[arg(long)]
     pub hide_owners: bool,
+    /// Seconds a client has to send a request's headers; beyond, the connection is
+    /// closed (also an idle keep-alive connection).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's body once its headers arrived; beyond,
+    /// 408 and the connection is closed. Bodies are read whole before anything else, so
+    /// a slow client delays only itself.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub body_timeout: u64,
+    /// Most bytes of the stored configuration document; a write that would make it
+    /// larger gets 507.
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
+    pub max_document_bytes: usize,
+    /// Most bytes of one section as served; a write that would make it larger gets 507.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub max_section_bytes: usize,
+    /// Deepest nesting of objects and arrays within a section (the section itself is
+    /// level 1); a write with deeper values gets 413.
+    #[arg(long, default_value_t = 16, value_name = "LEVELS")]
+    pub max_depth: usize,
 }
 
 impl ServerOptions {
@@ -74,6 +98,25 @@ impl ServerOptions {
             policy.with_infinite_locks()
         } else {
             policy
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The bounds on the stored document these options describe.
+    pub fn store_limits(&self) -> StoreLimits {
+        StoreLimits {
+            document_bytes: self.max_document_bytes,
+            section_bytes: self.max_section_bytes,
+            depth: self.max_depth,
+        }
+    }
+
+    /// How much of a request body is read, and for how long.
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: crate::routes::BODY_LIMIT,
+            timeout: Duration::from_secs(self.body_timeout),
         }
     }
 }

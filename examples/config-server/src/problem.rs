@@ -117,6 +117,38 @@ impl Problem {
         )
     }
 
+    /// 507 or 413: an edit that a bound on the stored document refuses (RFC 4918 §11.5:
+    /// the store cannot hold the result); nothing was changed.
+    pub fn edit_refused(name: &str, error: &crate::config::EditError) -> Self {
+        use crate::config::EditError;
+        match error {
+            EditError::TooManySections => Problem::too_many_sections(name),
+            EditError::TooDeep { .. } => Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "nesting-too-deep",
+                "Configuration nested too deep",
+                format!("/config/{name} was not changed: {error}."),
+            ),
+            EditError::SectionTooLarge { .. } | EditError::DocumentTooLarge { .. } => Problem::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "store-full",
+                "Configuration store full",
+                format!(
+                    "/config/{name} was not changed: {error}. Remove settings first, or ask the operator to raise the limit."
+                ),
+            ),
+            EditError::UnknownSection => Problem::unknown_section(name),
+            EditError::NotAnObject => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "section-not-an-object",
+                "A section must be a JSON object",
+                format!(
+                    "The result for /config/{name} would not be a JSON object; send an object such as {{\"key\": \"value\"}}."
+                ),
+            ),
+        }
+    }
+
     /// 500: the change could not be stored; nothing was changed.
     pub fn storage_failed(error: impl std::fmt::Display) -> Self {
         Problem::new(

@@ -25,9 +25,10 @@ use tower::Layer;
 
 use crate::App;
 use crate::auth::AuthError;
-use crate::config::{EditError, Representation, is_section_name};
+use crate::config::{Representation, is_section_name};
 use crate::locking::{self, LockOutcome, LockPath};
 use crate::problem::Problem;
+use crate::settings_page;
 
 /// The largest request body accepted: a configuration section or a `lockinfo`.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -47,7 +48,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         let lookup_app = Arc::clone(&app);
         documents = documents.layer(
             LockLayer::new(app.locks.clone())
-                .with_resources(move |path: &str| lookup_app.resource(path)),
+                .with_resources(move |path: &str| lookup_app.resource(path))
+                .body_limits(app.body_limits),
         );
     }
     // Outside the lock layer: a method a resource does not support is a 405, never a 423.
@@ -55,7 +57,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     let lock_api = Router::new()
         .route("/config/lock", any(locking::json_lock_resource))
         .route("/config/{section}/lock", any(locking::json_lock_resource))
-        .route("/locks", any(locking::list_locks));
+        .route("/locks", any(locking::list_locks))
+        .route("/", any(settings_page::page))
+        .route("/ui/{asset}", any(settings_page::page))
+        .route("/session", any(settings_page::session));
     let routed = Router::new()
         .merge(documents)
         .merge(lock_api)
@@ -166,8 +171,25 @@ async fn supported_methods(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// 404, or 409 for a `LOCK` or `PUT` that would create a resource whose parent is not a
+/// collection (RFC 4918 §9.10.6 and §9.7.1): only `/config` has members. Nothing is
+/// created, and the lock table is not consulted.
 async fn not_found(request: Request) -> Response {
-    Problem::not_found(request.uri().path()).into_response()
+    let path = request.uri().path();
+    let creates = matches!(request.method().as_str(), "LOCK" | "PUT" | "MKCOL");
+    let parent = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+    if creates && parent.starts_with("/config/") {
+        return Problem::new(
+            StatusCode::CONFLICT,
+            "no-parent-collection",
+            "No parent collection",
+            format!(
+                "{parent} is not a collection: only sections directly below /config exist, so nothing can be created at {path}."
+            ),
+        )
+        .into_response();
+    }
+    Problem::not_found(path).into_response()
 }
 
 /// `/config`: the whole document, and locks over all of it.
@@ -263,18 +285,16 @@ fn etag_list_matches(value: &[u8], etag: &str, strong: bool) -> bool {
     })
 }
 
-/// The request body, at most [`BODY_LIMIT`] bytes.
-pub(crate) async fn read_body(request: Request) -> Result<(Parts, Bytes), Response> {
+/// The request body, within the server's body limits (413 or 408 beyond them). Behind
+/// the lock layer the body has already been read, and this only takes it.
+pub(crate) async fn read_body(app: &App, request: Request) -> Result<(Parts, Bytes), Response> {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, BODY_LIMIT).await {
+    match lockwarden_std::body::read_body(&parts, body, app.body_limits).await {
         Ok(bytes) => Ok((parts, bytes)),
-        Err(_) => Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Request body too large",
-            format!("Request bodies are limited to {BODY_LIMIT} bytes."),
-        )
-        .into_response()),
+        Err(error) => {
+            let outcome: LockOutcome = error.outcome(&parts);
+            Err(LockResponse::new(outcome, app.locks.disclosure()).into_response())
+        }
     }
 }
 
@@ -287,7 +307,7 @@ enum Edit {
 /// `PUT` or `PATCH` of a section. The lock layer has already admitted the request (no
 /// lock blocks it) and holds back new locks until this handler returns.
 async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Response {
-    let (parts, body) = match read_body(request).await {
+    let (parts, body) = match read_body(app, request).await {
         Ok(all) => all,
         Err(response) => return response,
     };
@@ -335,14 +355,11 @@ async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Re
                 }
             }
             let edited = match edit {
-                Edit::Replace => document.replace(name, value),
-                Edit::Merge => document.merge(name, &value),
+                Edit::Replace => document.replace(name, value, &app.store_limits),
+                Edit::Merge => document.merge(name, &value, &app.store_limits),
             };
-            match edited {
-                Ok(()) => {}
-                Err(EditError::UnknownSection) => return Err(Problem::unknown_section(name)),
-                Err(EditError::NotAnObject) => return Err(not_an_object(name)),
-                Err(EditError::TooManySections) => return Err(Problem::too_many_sections(name)),
+            if let Err(e) = edited {
+                return Err(Problem::edit_refused(name, &e));
             }
             document
                 .section(name)
@@ -367,18 +384,6 @@ fn etag_mismatch(name: &str, etag: &str) -> Problem {
         ),
     )
     .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
-}
-
-/// 422 for a section that would not be an object.
-fn not_an_object(name: &str) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "section-not-an-object",
-        "A section must be a JSON object",
-        format!(
-            "The result for /config/{name} would not be a JSON object; send an object such as {{\"key\": \"value\"}}."
-        ),
-    )
 }
 
 /// Whether `name` may become a new section through a `LOCK` on its unmapped URL.

@@ -114,6 +114,7 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StoreLimits;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("lw-storage-{name}-{}", std::process::id()));
@@ -135,8 +136,12 @@ mod tests {
     fn a_persisted_document_is_what_the_next_open_loads() {
         let dir = scratch("persist");
         let (storage, mut doc) = Storage::open(&dir).unwrap();
-        doc.merge("wifi", &serde_json::json!({"ssid": "after"}))
-            .unwrap();
+        doc.merge(
+            "wifi",
+            &serde_json::json!({"ssid": "after"}),
+            &StoreLimits::DEFAULT,
+        )
+        .unwrap();
         storage.persist(&doc.to_json()).unwrap();
         let (_, again) = Storage::open(&dir).unwrap();
         assert_eq!(again.section("wifi").unwrap()["ssid"], "after");
