@@ -538,3 +538,23 @@ async fn a_full_table_is_503_with_retry_after() {
     let retry: u32 = full.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_larger_than_the_layers_default_body_limit_can_be_put() {
+    // The lock layer reads each body whole before its check; a file server passes a
+    // limit sized for files, not for configuration documents.
+    let server = Server::default().await;
+    let mut conn = server.connect().await;
+    let big = "x".repeat(8 * lockwarden_std::BodyLimits::DEFAULT.max_bytes);
+    let reply = conn.put("/big.bin", &big, &[]).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(conn.get("/big.bin").await.len(), big.len());
+    let small = Server::start(Options {
+        max_body_bytes: 1024,
+        ..Options::default()
+    })
+    .await;
+    let mut conn = small.connect().await;
+    let refused = conn.put("/big.bin", &"x".repeat(2048), &[]).await;
+    assert_eq!(refused.status, 413, "{refused:?}");
+}

@@ -33,7 +33,7 @@ use lockwarden::http::Outcome;
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN};
 use lockwarden_std::{
-    LockLayer, LockManager, Principal, Purger, Resource, ResourceLookup, TICK_HZ,
+    BodyLimits, LockLayer, LockManager, Principal, Purger, Resource, ResourceLookup, TICK_HZ,
 };
 
 use crate::auth::Users;
@@ -71,6 +71,14 @@ pub struct Options {
     /// Most live locks one authenticated user may hold.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_locks_per_user: u16,
+    /// The largest request body (a PUT's file) accepted, in bytes; larger ones get 413.
+    /// lockwarden reads each body whole before it checks the request, so that a slow
+    /// upload holds up no one else.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// The time a whole request body may take to arrive, in seconds; slower ones get 408.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub body_timeout: u64,
     /// Hide who holds a lock (its owner) from other clients: in refusals and in
     /// lockdiscovery.
     #[arg(long)]
@@ -143,6 +151,12 @@ pub fn router(options: &Options) -> Result<(Router, Purger), Box<dyn std::error:
     let router = match options.lock_system {
         LockSystem::Lockwarden => {
             let dav_locks = DavLocks::behind_layer(manager.clone());
+            // File uploads are larger and slower than the layer's defaults, which are
+            // sized for configuration documents.
+            let limits = BodyLimits {
+                max_bytes: options.max_body_bytes,
+                timeout: Duration::from_secs(options.body_timeout),
+            };
             let app = App {
                 dav: builder
                     .locksystem(Box::new(dav_locks.clone()))
@@ -150,10 +164,11 @@ pub fn router(options: &Options) -> Result<(Router, Purger), Box<dyn std::error:
                 locks: Some((manager.clone(), dav_locks)),
                 filesystem: Arc::clone(&filesystem),
             };
-            Router::new()
-                .fallback(handle)
-                .with_state(app)
-                .layer(LockLayer::new(manager).with_resources(FilesystemLookup(filesystem)))
+            Router::new().fallback(handle).with_state(app).layer(
+                LockLayer::new(manager)
+                    .with_resources(FilesystemLookup(filesystem))
+                    .body_limits(limits),
+            )
         }
         LockSystem::Memls => {
             let app = App {
