@@ -27,43 +27,46 @@ pub struct OwnerText<'a>(pub &'a str);
 
 impl fmt::Display for OwnerText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bytes, not chars: every delimiter is ASCII, so each slice taken between them
+        // is whole UTF-8; and no pattern searcher or number parser is linked in.
+        let (s, b) = (self.0, self.0.as_bytes());
         let mut out = Collapsed {
             w: f,
             space: false,
             started: false,
         };
-        let mut rest = self.0;
-        while let Some(i) = rest.find(['<', '&']) {
-            out.write_str(rest.get(..i).unwrap_or(""))?;
-            let tail = rest.get(i..).unwrap_or("");
-            rest = if let Some(body) = tail.strip_prefix("<![CDATA[") {
-                let end = body.find("]]>").unwrap_or(body.len());
-                out.write_str(body.get(..end).unwrap_or(""))?;
-                after(body, "]]>")
-            } else if tail.starts_with("<!--") {
-                after(tail, "-->")
-            } else if tail.starts_with("<?") {
-                after(tail, "?>")
-            } else if tail.starts_with('<') {
-                after_tag(tail)
-            } else {
-                let reference = tail.find(';').and_then(|end| {
-                    let c = tail.get(1..end).and_then(resolve)?;
-                    Some((c, tail.get(end + 1..).unwrap_or("")))
-                });
-                match reference {
-                    Some((c, next)) => {
-                        out.write_char(c)?;
+        let (mut i, mut run) = (0, 0);
+        while let Some(&c) = b.get(i) {
+            if c != b'<' && c != b'&' {
+                i += 1;
+                continue;
+            }
+            out.write_str(s.get(run..i).unwrap_or(""))?;
+            i = if c == b'&' {
+                match reference(b, i + 1) {
+                    Some((ch, next)) => {
+                        out.write_char(ch)?;
                         next
                     }
                     None => {
                         out.write_char('&')?;
-                        tail.get(1..).unwrap_or("")
+                        i + 1
                     }
                 }
+            } else if starts(b, i, b"<![CDATA[") {
+                let end = find(b, i + 9, b"]]>");
+                out.write_str(s.get(i + 9..end).unwrap_or(""))?;
+                end + 3
+            } else if starts(b, i, b"<!--") {
+                find(b, i + 4, b"-->") + 3
+            } else if starts(b, i, b"<?") {
+                find(b, i + 2, b"?>") + 2
+            } else {
+                after_tag(b, i)
             };
+            run = i;
         }
-        out.write_str(rest)
+        out.write_str(s.get(run..).unwrap_or(""))
     }
 }
 
@@ -87,41 +90,65 @@ impl fmt::Display for XmlText<'_> {
     }
 }
 
-/// What follows the first `end` in `s` (nothing when it is unterminated).
-fn after<'s>(s: &'s str, end: &str) -> &'s str {
-    s.find(end)
-        .and_then(|i| s.get(i + end.len()..))
-        .unwrap_or("")
+/// Whether `b` has `pattern` at `at`.
+fn starts(b: &[u8], at: usize, pattern: &[u8]) -> bool {
+    b.get(at..).is_some_and(|rest| rest.starts_with(pattern))
 }
 
-/// What follows a tag: its `>`, not counting one inside a quoted attribute value.
-fn after_tag(s: &str) -> &str {
-    let mut quote = None;
-    for (i, b) in s.bytes().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
-            (None, b'>') => return s.get(i + 1..).unwrap_or(""),
+/// Where `pattern` first occurs in `b` from `from` on (`b.len()` when it does not).
+fn find(b: &[u8], from: usize, pattern: &[u8]) -> usize {
+    let found = b
+        .get(from..)
+        .and_then(|rest| rest.windows(pattern.len()).position(|w| w == pattern));
+    found.map_or(b.len(), |p| from + p)
+}
+
+/// Where a tag starting at `at` ends: past its `>`, not counting one inside a quoted
+/// attribute value.
+fn after_tag(b: &[u8], at: usize) -> usize {
+    let mut quote = 0;
+    let mut i = at;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match c {
+            b'"' | b'\'' if quote == 0 => quote = c,
+            _ if c == quote => quote = 0,
+            b'>' if quote == 0 => return i,
             _ => {}
         }
     }
-    ""
+    i
 }
 
-/// The character an entity or character reference stands for (XML 1.0 §4.1, §4.6).
-fn resolve(name: &str) -> Option<char> {
-    let code = match name {
-        "amp" => return Some('&'),
-        "lt" => return Some('<'),
-        "gt" => return Some('>'),
-        "quot" => return Some('"'),
-        "apos" => return Some('\''),
-        _ => match name.strip_prefix("#x") {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => name.strip_prefix('#')?.parse().ok()?,
-        },
+/// The character an entity or character reference starting at `at` (after its `&`)
+/// stands for, and where it ends (XML 1.0 §4.1, §4.6).
+fn reference(b: &[u8], at: usize) -> Option<(char, usize)> {
+    let end = at + b.get(at..)?.iter().take(12).position(|&c| c == b';')?;
+    let name = b.get(at..end)?;
+    let c = match name {
+        b"amp" => '&',
+        b"lt" => '<',
+        b"gt" => '>',
+        b"quot" => '"',
+        b"apos" => '\'',
+        _ => {
+            let (radix, digits) = match name {
+                [b'#', b'x', digits @ ..] => (16, digits),
+                [b'#', digits @ ..] => (10, digits),
+                _ => return None,
+            };
+            let mut code: u32 = 0;
+            for &d in digits {
+                let v = char::from(d).to_digit(radix)?;
+                code = code.checked_mul(radix)?.checked_add(v)?;
+            }
+            if digits.is_empty() {
+                return None;
+            }
+            char::from_u32(code)?
+        }
     };
-    char::from_u32(code)
+    Some((c, end + 1))
 }
 
 /// Writes text with whitespace runs as single spaces, leading and trailing ones dropped.
@@ -133,16 +160,27 @@ struct Collapsed<'w, W: Write> {
 
 impl<W: Write> Write for Collapsed<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            self.write_char(c)?;
+        let mut word = 0;
+        for (i, &c) in s.as_bytes().iter().enumerate() {
+            if is_space(c) {
+                self.word(s.get(word..i).unwrap_or(""))?;
+                self.space = self.started;
+                word = i + 1;
+            }
         }
-        Ok(())
+        self.word(s.get(word..).unwrap_or(""))
     }
 
     fn write_char(&mut self, c: char) -> fmt::Result {
-        // XML's white space (XML 1.0 §2.3), not Unicode's.
-        if matches!(c, ' ' | '\t' | '\r' | '\n') {
-            self.space = self.started;
+        let mut buf = [0; 4];
+        self.write_str(c.encode_utf8(&mut buf))
+    }
+}
+
+impl<W: Write> Collapsed<'_, W> {
+    /// Writes a run without white space, after one space if white space came before.
+    fn word(&mut self, word: &str) -> fmt::Result {
+        if word.is_empty() {
             return Ok(());
         }
         if self.space {
@@ -150,8 +188,13 @@ impl<W: Write> Write for Collapsed<'_, W> {
             self.space = false;
         }
         self.started = true;
-        self.w.write_char(c)
+        self.w.write_str(word)
     }
+}
+
+/// XML's white space (XML 1.0 §2.3), not Unicode's.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 #[cfg(test)]
