@@ -183,7 +183,11 @@ where
             let body = match read_body(&parts, Body::new(body), limits).await {
                 Ok(bytes) => Body::from(bytes),
                 Err(error) => {
-                    let outcome = error.outcome::<P, O>(&parts);
+                    let accept = parts
+                        .headers
+                        .get(http::header::ACCEPT)
+                        .map(|v| v.as_bytes());
+                    let outcome = manager.in_clients_format(error.outcome::<P, O>(&parts), accept);
                     return Ok(LockResponse::new(outcome, manager.disclosure()).into_response());
                 }
             };

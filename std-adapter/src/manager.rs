@@ -252,6 +252,22 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             .store(webdav_clients, Ordering::Relaxed);
     }
 
+    /// `outcome` with a refusal's body in the format this server's clients get when
+    /// `accept` (the request's `Accept` header) names none: XML for WebDAV clients (see
+    /// [`LockManager::set_webdav_clients`]), otherwise as the core negotiated it.
+    pub(crate) fn in_clients_format(
+        &self,
+        mut outcome: Outcome<P, O>,
+        accept: Option<&[u8]>,
+    ) -> Outcome<P, O> {
+        if let Outcome::Refused { format, .. } = &mut outcome
+            && self.shared.webdav_clients.load(Ordering::Relaxed)
+        {
+            *format = BodyFormat::negotiate_from(BodyFormat::DavXml, accept);
+        }
+        outcome
+    }
+
     /// The whole locking outcome of an HTTP request, decided by the core
     /// ([`lockwarden::http::check`]) with the current tick: allowed, a lock granted,
     /// refreshed or released, or a refusal. Build `request` with
@@ -263,13 +279,9 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         let mut table = self.table();
         let now = self.now();
         purge_and_report(&mut table, now);
-        let mut outcome = lockwarden::http::check(&mut *table, now, request);
+        let outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
-        if let Outcome::Refused { format, .. } = &mut outcome
-            && self.shared.webdav_clients.load(Ordering::Relaxed)
-        {
-            *format = BodyFormat::negotiate_from(BodyFormat::DavXml, request.accept);
-        }
+        let outcome = self.in_clients_format(outcome, request.accept);
         report(request, &outcome);
         outcome
     }

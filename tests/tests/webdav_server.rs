@@ -557,4 +557,12 @@ async fn a_file_larger_than_the_layers_default_body_limit_can_be_put() {
     let mut conn = small.connect().await;
     let refused = conn.put("/big.bin", &"x".repeat(2048), &[]).await;
     assert_eq!(refused.status, 413, "{refused:?}");
+    // A WebDAV client's refusal is XML, as every other one here.
+    assert!(
+        refused
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/xml"),
+        "{refused:?}"
+    );
 }
