@@ -234,10 +234,9 @@ fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> W
 
     let mut if_buf = [0u8; 64];
     let mut if_value = SliceWriter::new(&mut if_buf);
-    let mut request =
-        Request::new(Method::Put, target.as_str().as_bytes())
-            .header("Accept", b"application/json")
-            .resource(true, None);
+    let mut request = Request::new(Method::Put, target.as_str().as_bytes())
+        .header("Accept", b"application/json")
+        .resource(true, None);
     if let Some(token) = token {
         if write!(if_value, "(<{token}>)").is_err() {
             fail("the If header fits its buffer");
