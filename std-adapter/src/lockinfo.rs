@@ -324,9 +324,6 @@ pub fn parse_lock_body_with(
                         limit: limits.max_depth,
                     });
                 }
-                if matches!(stack.last(), None | Some(Frame::LockInfo)) {
-                    note_declarations(element, &mut outer);
-                }
                 if in_owner {
                     note_prefixes(element, before, &stack, &mut tops);
                 }
@@ -397,6 +394,11 @@ pub fn parse_lock_body_with(
                     }
                     _ => Frame::Other,
                 };
+                // The declarations in scope inside the owner: those of lockinfo, then of
+                // owner itself (not of lockinfo's other children).
+                if stack.is_empty() || frame == Frame::Owner {
+                    note_declarations(element, &mut outer);
+                }
                 if !empty {
                     stack.push(frame);
                 }

@@ -64,7 +64,7 @@ fn the_owner_keeps_the_namespace_declarations_it_relies_on() {
     // RFC 4918 §14.17: the owner comes back as sent; declared outside it, a prefix would
     // be unbound in lockdiscovery.
     let info = create(
-        r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x" xmlns="urn:default"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>
+        r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x" xmlns="urn:default"><D:lockscope xmlns:x="urn:not-in-scope"><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>
           <x:name>Alice &amp; Co</x:name> at <desk x:n="4"/> <D:href xmlns:D="DAV:">mailto:a@b</D:href></D:owner></D:lockinfo>"#,
     );
     let owner = info.owner.unwrap();
