@@ -97,7 +97,7 @@ story=(
     'ok   the LED is on while A.s lock is held'
     'ok   B.s write to /config/network/wifi is refused with 423 Locked'
     'ok   A.s write to /config/network/wifi with its token is allowed'
-    'ok   A.s refresh restarts its 40 ticks'
+    'ok   A.s refresh restarts its 1000 ticks'
     'tick [0-9]+: A.s lock expired with no unlock; the LED went off at tick [0-9]+'
     'ok   the lock expires by SysTick ticks and the LED goes off at that tick'
     'ok   after the expiry B.s write succeeds'
