@@ -3,6 +3,7 @@
 use core::cell::RefCell;
 
 use critical_section::Mutex;
+#[cfg(not(feature = "net"))]
 use embedded_hal::digital::StatefulOutputPin;
 use lock_indicator::{Change, LockLed, follow_table};
 use lockwarden::sync::SharedLockTable;
@@ -87,6 +88,7 @@ pub fn sync_led() {
 }
 
 /// The LED and the table seen at one instant.
+#[cfg(not(feature = "net"))]
 pub struct LedState {
     /// The tick of the observation.
     pub now: u32,
@@ -100,6 +102,7 @@ pub struct LedState {
 
 /// Reads the LED and the table together, inside one critical section, so no tick can fall
 /// between the two readings.
+#[cfg(not(feature = "net"))]
 pub fn led_state() -> LedState {
     critical_section::with(|cs| {
         let now = clock::now();

@@ -182,7 +182,10 @@ impl TxToken for TxFrame<'_> {
             }
         }
         let payload = (len - 14) as u32;
-        write(MACDATA, payload | u32::from(frame[0]) << 16 | u32::from(frame[1]) << 24);
+        write(
+            MACDATA,
+            payload | u32::from(frame[0]) << 16 | u32::from(frame[1]) << 24,
+        );
         for chunk in frame[2..].chunks(4) {
             let mut word = [0u8; 4];
             word[..chunk.len()].copy_from_slice(chunk);

@@ -9,7 +9,7 @@
 //! that stops arriving is answered 408 and closed after [`IDLE_TICKS`]; bytes that are not
 //! HTTP are answered 400 and the connection closed: each costs its client only.
 
-#[cfg(feature = "serve-json")]
+#[cfg(feature = "serve-http")]
 mod config;
 #[cfg(feature = "serve-http")]
 mod http;
@@ -267,15 +267,14 @@ fn serve(
         connection.reset(now);
     }
 
-    if socket.can_recv() && connection.len < REQUEST_LEN && !connection.closing {
-        if let Some(room) = connection.request.get_mut(connection.len..) {
-            if let Ok(n) = socket.recv_slice(room) {
-                if n > 0 {
-                    connection.len += n;
-                    connection.last_seen = now;
-                }
-            }
-        }
+    if socket.can_recv()
+        && !connection.closing
+        && let Some(room) = connection.request.get_mut(connection.len..)
+        && let Ok(n) = socket.recv_slice(room)
+        && n > 0
+    {
+        connection.len += n;
+        connection.last_seen = now;
     }
 
     let mut answered = false;

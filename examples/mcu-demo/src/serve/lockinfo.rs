@@ -1,0 +1,130 @@
+//! The `lockinfo` body of a LOCK (RFC 4918 §14.11), read with xmlparser's tokenizer: the
+//! lock scope, the lock type, and the owner kept verbatim. No DTD is accepted, so no
+//! entity can expand.
+
+use lockwarden::Scope;
+use lockwarden::http::LockInfoError;
+use xmlparser::{ElementEnd, Token, Tokenizer};
+
+/// What a `lockinfo` body asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LockInfoBody<'a> {
+    /// `DAV:exclusive` or `DAV:shared`.
+    pub scope: Scope,
+    /// The content of `DAV:owner`, as sent (trimmed); empty when absent.
+    pub owner: &'a str,
+}
+
+/// Namespace prefixes bound to `DAV:` that are remembered ("" is the default namespace).
+const PREFIXES: usize = 4;
+
+/// Where the tokenizer is, below the root.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inside {
+    Nothing,
+    LockScope,
+    LockType,
+    Owner,
+    Other,
+}
+
+/// Reads a `lockinfo` body.
+pub fn parse(body: &[u8]) -> Result<LockInfoBody<'_>, LockInfoError> {
+    let text = core::str::from_utf8(body).map_err(|_| LockInfoError::Malformed)?;
+    let mut dav: [Option<&str>; PREFIXES] = [None; PREFIXES];
+    // The element whose start tag is being read: (prefix, local name).
+    let mut opening: Option<(&str, &str)> = None;
+    let mut depth = 0usize;
+    let mut saw_root = false;
+    let mut inside = Inside::Nothing;
+    let mut scope = None;
+    let mut write_type = false;
+    let mut owner_start = None;
+    let mut owner = "";
+
+    for token in Tokenizer::from(text) {
+        match token.map_err(|_| LockInfoError::Malformed)? {
+            Token::DtdStart { .. } | Token::EmptyDtd { .. } | Token::EntityDeclaration { .. } => {
+                return Err(LockInfoError::Malformed);
+            }
+            Token::ElementStart { prefix, local, .. } => {
+                opening = Some((prefix.as_str(), local.as_str()));
+            }
+            Token::Attribute {
+                prefix,
+                local,
+                value,
+                ..
+            } => {
+                let declares = match (prefix.as_str(), local.as_str()) {
+                    ("xmlns", name) => Some(name),
+                    ("", "xmlns") => Some(""),
+                    _ => None,
+                };
+                if let (Some(name), "DAV:") = (declares, value.as_str())
+                    && let Some(free) = dav.iter_mut().find(|slot| slot.is_none())
+                {
+                    *free = Some(name);
+                }
+            }
+            Token::ElementEnd { end, span } => match end {
+                ElementEnd::Open | ElementEnd::Empty => {
+                    let (prefix, local) = opening.take().ok_or(LockInfoError::Malformed)?;
+                    let in_dav = dav.contains(&Some(prefix));
+                    let name = if in_dav { local } else { "" };
+                    match depth {
+                        0 if name == "lockinfo" && !saw_root => saw_root = true,
+                        0 => return Err(LockInfoError::Malformed),
+                        1 => {
+                            inside = match name {
+                                "lockscope" => Inside::LockScope,
+                                "locktype" => Inside::LockType,
+                                "owner" => Inside::Owner,
+                                _ => Inside::Other,
+                            };
+                            if inside == Inside::Owner {
+                                owner_start = Some(span.end());
+                            }
+                        }
+                        2 => match (inside, name) {
+                            (Inside::LockScope, "exclusive") => scope = Some(Scope::Exclusive),
+                            (Inside::LockScope, "shared") => scope = Some(Scope::Shared),
+                            (Inside::LockScope, _) => return Err(LockInfoError::LockScope),
+                            (Inside::LockType, "write") => write_type = true,
+                            (Inside::LockType, _) => return Err(LockInfoError::LockType),
+                            _ => {}
+                        },
+                        _ => {}
+                    }
+                    if end == ElementEnd::Open {
+                        depth += 1;
+                    } else if depth == 1 {
+                        inside = Inside::Nothing;
+                        owner_start = None;
+                    }
+                }
+                ElementEnd::Close(..) => {
+                    depth = depth.checked_sub(1).ok_or(LockInfoError::Malformed)?;
+                    if depth == 1 {
+                        if let Some(start) = owner_start.take() {
+                            owner = text
+                                .get(start..span.start())
+                                .ok_or(LockInfoError::Malformed)?
+                                .trim();
+                        }
+                        inside = Inside::Nothing;
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+    if !saw_root || depth != 0 {
+        return Err(LockInfoError::Malformed);
+    }
+    if !write_type {
+        return Err(LockInfoError::LockType);
+    }
+    let scope = scope.ok_or(LockInfoError::LockScope)?;
+    Ok(LockInfoBody { scope, owner })
+}
