@@ -32,10 +32,13 @@ const ADDRESS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
 const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
 const PORT: u16 = 80;
 
-/// Connections served at once: one slow client cannot keep the others out.
-const CONNECTIONS: usize = 3;
-/// Each socket's receive and send window.
-const SOCKET_BUFFER: usize = 2048;
+/// Connections served at once: one slow client cannot keep the others out, and a socket
+/// still closing its last connection leaves others listening.
+const CONNECTIONS: usize = 4;
+/// Each socket's receive window (the request itself collects in `REQUEST_LEN`).
+const RX_BUFFER: usize = 1024;
+/// Each socket's send window: room for the longest response.
+const TX_BUFFER: usize = REPLY_LEN;
 /// The longest request (head and body) a connection holds; a longer head is answered 431.
 pub const REQUEST_LEN: usize = 2048;
 /// The longest response.
@@ -147,10 +150,15 @@ pub fn run(led: LedPin) -> ! {
     else {
         report::fail("the socket storage is taken once")
     };
-    let Some(buffers) = cortex_m::singleton!(: [[u8; SOCKET_BUFFER]; 2 * CONNECTIONS] =
-        [[0; SOCKET_BUFFER]; 2 * CONNECTIONS])
+    let Some(rx_buffers) = cortex_m::singleton!(: [[u8; RX_BUFFER]; CONNECTIONS] =
+        [[0; RX_BUFFER]; CONNECTIONS])
     else {
-        report::fail("the socket buffers are taken once")
+        report::fail("the receive buffers are taken once")
+    };
+    let Some(tx_buffers) = cortex_m::singleton!(: [[u8; TX_BUFFER]; CONNECTIONS] =
+        [[0; TX_BUFFER]; CONNECTIONS])
+    else {
+        report::fail("the send buffers are taken once")
     };
     let Some(connections) = cortex_m::singleton!(: [Connection; CONNECTIONS] =
         [const { Connection {
@@ -168,12 +176,12 @@ pub fn run(led: LedPin) -> ! {
     };
 
     let mut sockets = SocketSet::new(&mut storage[..]);
-    let mut halves = buffers.iter_mut();
     let mut handles = [None; CONNECTIONS];
-    for handle in handles.iter_mut() {
-        let (Some(rx), Some(tx)) = (halves.next(), halves.next()) else {
-            report::fail("each connection has two buffers")
-        };
+    for ((handle, rx), tx) in handles
+        .iter_mut()
+        .zip(rx_buffers.iter_mut())
+        .zip(tx_buffers.iter_mut())
+    {
         let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(&mut rx[..]),
             tcp::SocketBuffer::new(&mut tx[..]),
@@ -305,7 +313,14 @@ fn serve(
 
     if connection.closing {
         if socket.send_queue() == 0 {
-            socket.close();
+            if socket.may_recv() {
+                // The answer is acknowledged and the client is still sending: a reset frees
+                // the socket now, where a close would hold it through TIME-WAIT.
+                socket.abort();
+            } else {
+                socket.close();
+            }
+            connection.reset(now);
         }
     } else if !socket.may_recv() {
         // The client closed its side: whatever it sent of a request is dropped with it.

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the configuration-API firmware (feature `serve`) and runs it under QEMU in the
+# foreground: the board's Ethernet on QEMU's user network, host 127.0.0.1:PORT forwarded
+# to its port 80. Ctrl-C (or SIGTERM) stops it; SECONDS_LIMIT, if given, stops it after
+# that many seconds.
+# Usage: examples/mcu-demo/serve.sh PORT [SECONDS_LIMIT]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+port=${1:?usage: serve.sh PORT [SECONDS_LIMIT]}
+limit=${2:-0}
+case $port in '' | *[!0-9]*) echo "serve.sh: PORT must be a number" >&2; exit 2 ;; esac
+case $limit in '' | *[!0-9]*) echo "serve.sh: SECONDS_LIMIT must be a number" >&2; exit 2 ;; esac
+
+cargo build --quiet --release --features serve
+elf=target/thumbv7m-none-eabi/release/mcu-demo
+
+# timeout 0 never fires; `exec` leaves QEMU as this process, so a signal to it stops QEMU.
+exec timeout --foreground "$limit" qemu-system-arm -cpu cortex-m3 -machine lm3s6965evb \
+    -nographic -semihosting-config enable=on,target=native \
+    -nic "user,model=stellaris,hostfwd=tcp:127.0.0.1:$port-:80" \
+    -kernel "$elf"
