@@ -9,7 +9,7 @@ disconnects mid-request, one that stops sending) each answered as it should be, 
 request after each showing that the firmware still serves. Ends with requests per second
 over the link, then stops QEMU. Exit status 0 when every check held.
 
-Usage: check-serve.py [--port N] [--keep-log FILE]   (python3, standard library only)
+Usage: check-serve.py [--port N] [--keep-log FILE] [--features F]   (python3, standard library only)
 """
 
 import argparse
@@ -408,6 +408,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="host port (default: a free one)")
     parser.add_argument("--keep-log", help="file for QEMU's output")
+    parser.add_argument("--features", default="serve",
+                        help="firmware features (CI also runs one without the lock layer, which must fail)")
     args = parser.parse_args()
     port = args.port or free_port()
     log_path = args.keep_log or os.devnull
@@ -415,6 +417,7 @@ def main():
         proc = subprocess.Popen(
             [os.path.join(HERE, "serve.sh"), str(port), str(BOOT_SECONDS + 240)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, SERVE_FEATURES=args.features),
         )
         c = Client(port)
         try:

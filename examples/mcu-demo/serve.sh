@@ -2,7 +2,8 @@
 # Builds the configuration-API firmware (feature `serve`) and runs it under QEMU in the
 # foreground: the board's Ethernet on QEMU's user network, host 127.0.0.1:PORT forwarded
 # to its port 80. Ctrl-C (or SIGTERM) stops it; SECONDS_LIMIT, if given, stops it after
-# that many seconds.
+# that many seconds. SERVE_FEATURES builds one of the layered variants instead (net,
+# serve-http, serve-json: see Cargo.toml).
 # Usage: examples/mcu-demo/serve.sh PORT [SECONDS_LIMIT]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -12,7 +13,7 @@ limit=${2:-0}
 case $port in '' | *[!0-9]*) echo "serve.sh: PORT must be a number" >&2; exit 2 ;; esac
 case $limit in '' | *[!0-9]*) echo "serve.sh: SECONDS_LIMIT must be a number" >&2; exit 2 ;; esac
 
-cargo build --quiet --release --features serve
+cargo build --quiet --release --no-default-features --features "${SERVE_FEATURES:-serve}"
 elf=target/thumbv7m-none-eabi/release/mcu-demo
 
 # timeout 0 never fires; `exec` leaves QEMU as this process, so a signal to it stops QEMU.

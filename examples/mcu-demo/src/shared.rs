@@ -28,9 +28,18 @@ pub type SharedTable = lockwarden::sync::CsLockTable<SLOTS, PATH_LEN, OWNER_LEN>
 pub type SharedTable = lockwarden::sync::SpinLockTable<SLOTS, PATH_LEN, OWNER_LEN>;
 
 /// Seconds are counted in SysTick ticks; a device-config client gets at most a minute.
+#[cfg(not(feature = "net"))]
 pub const POLICY: Policy = Policy::new(clock::TICK_HZ)
     .with_default_timeout_secs(1)
     .with_max_timeout_secs(60)
+    .with_max_locks_per_principal(2);
+
+/// The configuration API: a LOCK without `Timeout` holds for a minute, none for more than
+/// ten.
+#[cfg(feature = "net")]
+pub const POLICY: Policy = Policy::new(clock::TICK_HZ)
+    .with_default_timeout_secs(60)
+    .with_max_timeout_secs(600)
     .with_max_locks_per_principal(2);
 
 /// The lock table: `const fn new`, so it needs no initialisation code and no heap.
