@@ -81,7 +81,7 @@ class Response:
         return f"<{self.status} {self.reason} {self.headers} {self.body[:600]!r}>"
 
 
-def read_response(sock):
+def read_response(sock, head_only=False):
     """Reads one response (head and Content-Length body) from a socket."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -101,6 +101,8 @@ def read_response(sock):
     length = int(headers.get("content-length", "-1"))
     if length < 0:
         raise ConnectionError(f"no Content-Length: {head!r}")
+    if head_only:
+        length = 0
     while len(rest) < length:
         chunk = sock.recv(4096)
         if not chunk:
@@ -132,11 +134,11 @@ class Client:
         sock.settimeout(IO_TIMEOUT)
         return sock
 
-    def raw(self, data, expect_close=False):
+    def raw(self, data, expect_close=False, head_only=False):
         """Sends bytes on a new connection and reads one response."""
         with self.connect() as sock:
             sock.sendall(data)
-            response = read_response(sock)
+            response = read_response(sock, head_only)
             if expect_close:
                 response.closed = closed_by_peer(sock)
             return response
@@ -149,7 +151,7 @@ class Client:
         if body is not None:
             lines.append(f"Content-Length: {len(body_bytes)}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body_bytes
-        return self.raw(data)
+        return self.raw(data, head_only=method == "HEAD")
 
 
 def lockinfo(owner, scope="exclusive"):
@@ -294,6 +296,60 @@ def story(c):
     check("after the UNLOCK anyone may write /config/wifi", r.status == 204, r)
 
 
+def webdav(c):
+    """The rest of what the firmware says about locks: HEAD, entity tags in If, refresh,
+    an owner sent as markup, shared locks, a full table."""
+    r = c.request("GET", "/config/display")
+    etag = r.header("etag")
+    h = c.request("HEAD", "/config/display")
+    check("HEAD answers GET's headers without the body",
+          h.status == 200 and h.header("etag") == etag and h.header("content-length") == str(len(r.body)) and h.body == "", h)
+    doc = dict(r.json() or {}, brightness=40)
+    r = c.request("PUT", "/config/display", {"If": '(["0"])'}, json.dumps(doc))
+    check("a PUT whose If names a stale entity tag fails (412)", r.status == 412, r)
+    r = c.request("PUT", "/config/display", {"If": f"([{etag}])"}, json.dumps(doc))
+    check("a PUT whose If names the current entity tag is allowed (204)", r.status == 204 and r.header("etag") != etag, r)
+
+    owner = "<href>mailto:c@d.example</href>"
+    body = ('<?xml version="1.0"?><lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope>'
+            f"<locktype><write/></locktype><owner>{owner}</owner></lockinfo>")
+    r = c.request("LOCK", "/config/display", {"Depth": "0", "Timeout": "Second-30", "Content-Type": "application/xml"}, body)
+    token = token_of(r)
+    check("a lockinfo in the default DAV: namespace, owner sent as markup, is granted", r.status == 200 and token is not None, r)
+    try:
+        shown = ET.fromstring(r.body).findtext("{DAV:}lockdiscovery/{DAV:}activelock/{DAV:}owner")
+    except ET.ParseError:
+        shown = None
+    check("lockdiscovery gives the owner back as the characters sent", shown == owner, r.body)
+    r = c.request("PUT", "/config/display", {}, json.dumps(doc))
+    check("the 423 shows that owner's text", r.status == 423 and (r.json() or {}).get("owner") == owner, r)
+    r = c.request("LOCK", "/config/display", {"If": f"(<{token}>)", "Timeout": "Second-50"})
+    check("a LOCK with If and no body refreshes the lock with the timeout asked (200)",
+          r.status == 200 and "<D:timeout>Second-50</D:timeout>" in r.body and r.header("lock-token") is None, r)
+    r = c.request("UNLOCK", "/config/display", {"Lock-Token": f"<{token}>"})
+    check("its holder unlocks it", r.status == 204, r)
+
+    tokens = []
+    for i in range(4):
+        r = c.request("LOCK", "/config/wifi", {"Depth": "0", "Timeout": "Second-30", "Content-Type": "application/xml"},
+                      lockinfo(f"panel {i}", "shared"))
+        tokens.append(token_of(r))
+    check("four shared locks on one section are granted", all(tokens), tokens)
+    r = c.request("LOCK", "/config/network", {"Timeout": "Second-30", "Content-Type": "application/xml"}, lockinfo("late"))
+    body = r.json() or {}
+    check("a fifth lock finds the table full: 503 with Retry-After (seconds until a slot frees)",
+          r.status == 503 and r.header("retry-after") in {str(s) for s in range(25, 31)}, r)
+    r = c.request("PUT", "/config/wifi", {"If": f"(<{tokens[2]}>)"},
+                  '{"enabled":true,"ssid":"workshop","security":"wpa2-psk","channel":6,"countryCode":"DE"}')
+    check("a holder of one of the shared locks may write", r.status == 204, r)
+    for t in tokens:
+        if t:
+            c.request("UNLOCK", "/config/wifi", {"Lock-Token": f"<{t}>"})
+    r = c.request("LOCK", "/config/network", {"Timeout": "Second-1", "Content-Type": "application/xml"}, lockinfo("late"))
+    check("once they are unlocked a lock is granted again", r.status == 200, r)
+    c.request("UNLOCK", "/config/network", {"Lock-Token": f"<{token_of(r)}>"})
+
+
 def still_serving(c, after):
     try:
         r = c.request("GET", "/config/display")
@@ -304,6 +360,8 @@ def still_serving(c, after):
 
 
 def malformed(c):
+    display = c.request("GET", "/config/display").json()
+    check("the display section reads back before the malformed requests", isinstance(display, dict), display)
     r = c.raw(b"\x00\xff\x13\x07 garbage \x80\x81\r\n\r\n", expect_close=True)
     check("garbage bytes are answered 400 and the connection closed", r.status == 400 and r.closed, r)
     still_serving(c, "garbage bytes")
@@ -318,7 +376,7 @@ def malformed(c):
     check("a malformed If header is answered 400 naming the header",
           r.status == 400 and body.get("header") == "If" and body.get("type", "").endswith("/malformed-header"), r)
     r = c.request("GET", "/config/display")
-    check("the request with the malformed If was not performed", (r.json() or {}).get("brightness") == 70, r)
+    check("the request with the malformed If was not performed", r.status == 200 and r.json() == display, r)
 
     for what, doc in [
         ("not XML", "this is not xml"),
@@ -340,7 +398,7 @@ def malformed(c):
         r = c.request("PUT", "/config/display", {"Content-Type": "application/json"}, doc)
         check(f"a PUT with {what} is answered 400", r.status == 400 and r.header("content-type") == "application/problem+json", r)
     r = c.request("GET", "/config/display")
-    check("the refused PUTs changed nothing", (r.json() or {}).get("brightness") == 70, r)
+    check("the refused PUTs changed nothing", r.status == 200 and r.json() == display, r)
 
     r = c.raw(b"PUT /config/display HTTP/1.1\r\nContent-Length: 4096\r\n\r\n", expect_close=True)
     check("a body over 512 bytes is answered 413 and the connection closed", r.status == 413 and r.closed, r)
@@ -359,7 +417,7 @@ def malformed(c):
         time.sleep(0.3)
     r = c.request("GET", "/config/display")
     check("a request cut off by its client's disconnect is dropped, the firmware serves the next one",
-          r.status == 200 and (r.json() or {}).get("brightness") == 70, r)
+          r.status == 200 and r.json() == display, r)
 
     # A client that stops sending in the middle of its head.
     with c.connect() as sock:
@@ -374,6 +432,23 @@ def malformed(c):
     check("a request that stops arriving is answered 408 after the idle limit and closed",
           isinstance(r, Response) and r.status == 408 and r.closed and 4.0 <= waited <= 9.0, (r, waited))
     still_serving(c, "a stalled request")
+
+    # Idle connections on every socket: the firmware frees them after its idle limit.
+    idle = [c.connect() for _ in range(4)]
+    start = time.monotonic()
+    served = None
+    while served is None and time.monotonic() - start < 15:
+        try:
+            r = c.request("GET", "/config/wifi")
+            served = time.monotonic() - start if r.status == 200 else None
+        except (OSError, ConnectionError):
+            time.sleep(0.5)
+    dropped = all(closed_by_peer(sock, 1.0) for sock in idle)
+    for sock in idle:
+        sock.close()
+    check("idle connections holding every socket are closed after the idle limit, then clients are served"
+          + (f" (after {served:.1f} s)" if served is not None else ""),
+          served is not None and dropped, (served, dropped))
 
     # Two requests in one packet on one connection: both answered, in order.
     with c.connect() as sock:
@@ -424,7 +499,7 @@ def main():
             up = wait_until_serving(c, proc)
             check(f"the firmware answers on 127.0.0.1:{port}", up)
             if up:
-                for part in (story, malformed, rate):
+                for part in (story, webdav, malformed, rate):
                     try:
                         part(c)
                     except (OSError, ConnectionError) as e:

@@ -46,6 +46,8 @@ pub const REPLY_LEN: usize = 2048;
 /// A request that stops arriving for this long is answered 408; an idle connection is
 /// closed after it too.
 const IDLE_TICKS: u32 = 5 * clock::TICK_HZ;
+/// How long a client may keep a connection open after its last answer.
+const LINGER_TICKS: u32 = 2 * clock::TICK_HZ;
 
 /// What the HTTP layer made of the bytes received so far.
 pub enum Framing {
@@ -312,15 +314,14 @@ fn serve(
     }
 
     if connection.closing {
-        if socket.send_queue() == 0 {
-            if socket.may_recv() {
-                // The answer is acknowledged and the client is still sending: a reset frees
-                // the socket now, where a close would hold it through TIME-WAIT.
-                socket.abort();
-            } else {
-                socket.close();
-            }
-            connection.reset(now);
+        // The last answer is on its way. The client was told `Connection: close` and
+        // closes first, which spares this side TIME-WAIT; whatever it still sends is
+        // dropped. One that keeps the connection open is reset after LINGER_TICKS.
+        while socket.can_recv() && socket.recv(|bytes| (bytes.len(), ())).is_ok() {}
+        if socket.send_queue() == 0 && !socket.may_recv() {
+            socket.close();
+        } else if clock::reached(now, connection.last_seen.wrapping_add(LINGER_TICKS)) {
+            socket.abort();
         }
     } else if !socket.may_recv() {
         // The client closed its side: whatever it sent of a request is dropped with it.
@@ -333,9 +334,13 @@ fn serve(
             let len = timed_out(reply);
             let _ = socket.send_slice(reply.get(..len).unwrap_or_default());
             answered = true;
+            connection.closing = true;
+            connection.len = 0;
+            connection.last_seen = now;
+        } else {
+            // An idle connection between requests: nothing to answer, the socket is freed.
+            socket.abort();
         }
-        connection.closing = true;
-        connection.len = 0;
     }
     answered
 }
