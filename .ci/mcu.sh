@@ -34,10 +34,12 @@ fi
 cd "$demo"
 
 # --- host side ----------------------------------------------------------------------------
-# The workspace's default target is thumb; the LED driver's tests run on the host.
-cargo fmt --check -p mcu-demo -p lock-indicator
-cargo test --quiet --target x86_64-unknown-linux-gnu -p lock-indicator
-cargo clippy --quiet --target x86_64-unknown-linux-gnu -p lock-indicator --all-targets -- -D warnings
+# The workspace's default target is thumb; the LED driver's and the lockinfo reader's tests
+# run on the host.
+cargo fmt --check -p mcu-demo -p lock-indicator -p lockinfo
+cargo test --quiet --target x86_64-unknown-linux-gnu -p lock-indicator -p lockinfo
+cargo clippy --quiet --target x86_64-unknown-linux-gnu -p lock-indicator -p lockinfo --all-targets \
+    -- -D warnings
 cargo clippy --quiet --release -- -D warnings
 for features in board-lm3s6965evb board-lm3s6965evb,table board-lm3s6965evb,http,defmt; do
     cargo clippy --quiet --release --no-default-features --features "$features" -- -D warnings

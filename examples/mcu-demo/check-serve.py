@@ -430,25 +430,23 @@ def malformed(c):
             r = e
         waited = time.monotonic() - start
     check("a request that stops arriving is answered 408 after the idle limit and closed",
-          isinstance(r, Response) and r.status == 408 and r.closed and 4.0 <= waited <= 9.0, (r, waited))
+          isinstance(r, Response) and r.status == 408 and r.closed and 4.0 <= waited <= 15.0, (r, waited))
     still_serving(c, "a stalled request")
 
     # Idle connections on every socket: the firmware frees them after its idle limit.
     idle = [c.connect() for _ in range(4)]
     start = time.monotonic()
-    served = None
-    while served is None and time.monotonic() - start < 15:
-        try:
-            r = c.request("GET", "/config/wifi")
-            served = time.monotonic() - start if r.status == 200 else None
-        except (OSError, ConnectionError):
-            time.sleep(0.5)
-    dropped = all(closed_by_peer(sock, 1.0) for sock in idle)
+    closed_after = []
     for sock in idle:
+        closed = closed_by_peer(sock, max(0.1, start + 20 - time.monotonic()))
+        closed_after.append(round(time.monotonic() - start, 1) if closed else None)
         sock.close()
-    check("idle connections holding every socket are closed after the idle limit, then clients are served"
-          + (f" (after {served:.1f} s)" if served is not None else ""),
-          served is not None and dropped, (served, dropped))
+    try:
+        r = c.request("GET", "/config/wifi")
+    except (OSError, ConnectionError) as e:
+        r = e
+    check("idle connections holding every socket are closed after the idle limit, then clients are served",
+          None not in closed_after and isinstance(r, Response) and r.status == 200, (closed_after, r))
 
     # Two requests in one packet on one connection: both answered, in order.
     with c.connect() as sock:

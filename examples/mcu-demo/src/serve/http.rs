@@ -449,7 +449,6 @@ mod locking {
     use lockwarden::http::{Disclosure, Method, Outcome, Refusal, Request, check};
     use lockwarden::sync::SharedLockTable;
 
-    use super::super::lockinfo;
     use super::{ETag, Reply, Resource, config, refused};
     use crate::shared::{self, OWNER_LEN, PATH_LEN, TABLE};
 

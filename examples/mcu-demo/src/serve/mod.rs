@@ -13,8 +13,6 @@
 mod config;
 #[cfg(feature = "serve-http")]
 mod http;
-#[cfg(feature = "http")]
-mod lockinfo;
 
 use cortex_m::interrupt::InterruptNumber;
 use cortex_m::peripheral::NVIC;

@@ -1,0 +1,145 @@
+//! The lockinfo reader against the bodies WebDAV clients send and the ones they should not.
+
+use lockwarden::Scope;
+use lockwarden::http::LockInfoError;
+
+fn parse(body: &str) -> Result<(Scope, &str), LockInfoError> {
+    lockinfo::parse(body.as_bytes()).map(|info| (info.scope, info.owner))
+}
+
+#[test]
+fn an_exclusive_lock_with_a_text_owner_is_read() {
+    let body = r#"<?xml version="1.0" encoding="utf-8"?>
+        <D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>
+        <D:locktype><D:write/></D:locktype><D:owner>alice's laptop</D:owner></D:lockinfo>"#;
+    assert_eq!(parse(body), Ok((Scope::Exclusive, "alice's laptop")));
+}
+
+#[test]
+fn a_shared_lock_in_the_default_namespace_is_read() {
+    let body = r#"<lockinfo xmlns="DAV:"><lockscope><shared/></lockscope><locktype><write/></locktype><owner>panel</owner></lockinfo>"#;
+    assert_eq!(parse(body), Ok((Scope::Shared, "panel")));
+}
+
+#[test]
+fn any_prefix_bound_to_dav_counts() {
+    let body = r#"<a:lockinfo xmlns:a="DAV:"><a:locktype><a:write/></a:locktype><a:lockscope><a:exclusive/></a:lockscope></a:lockinfo>"#;
+    assert_eq!(parse(body), Ok((Scope::Exclusive, "")));
+}
+
+#[test]
+fn the_owner_is_kept_verbatim_markup_and_references_included() {
+    // RFC 4918 §14.17: the server keeps what the client sent inside DAV:owner.
+    let body = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>
+        <D:owner>
+            <D:href>mailto:a&amp;b@example.com</D:href>
+        </D:owner></D:lockinfo>"#;
+    assert_eq!(
+        parse(body),
+        Ok((
+            Scope::Exclusive,
+            "<D:href>mailto:a&amp;b@example.com</D:href>"
+        ))
+    );
+}
+
+#[test]
+fn an_empty_or_absent_owner_is_empty() {
+    let empty = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner/></D:lockinfo>"#;
+    assert_eq!(parse(empty), Ok((Scope::Shared, "")));
+    let absent = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(absent), Ok((Scope::Shared, "")));
+}
+
+#[test]
+fn unknown_elements_and_comments_are_skipped() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x"><!-- hi --><x:extra><x:deep/></x:extra>
+        <D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(body), Ok((Scope::Exclusive, "")));
+}
+
+#[test]
+fn elements_outside_the_dav_namespace_do_not_count() {
+    // Same local names, another namespace: no lockinfo at all.
+    let body = r#"<x:lockinfo xmlns:x="urn:not-dav"><x:lockscope><x:exclusive/></x:lockscope><x:locktype><x:write/></x:locktype></x:lockinfo>"#;
+    assert_eq!(parse(body), Err(LockInfoError::Malformed));
+    let unprefixed =
+        r#"<lockinfo><lockscope><exclusive/></lockscope><locktype><write/></locktype></lockinfo>"#;
+    assert_eq!(parse(unprefixed), Err(LockInfoError::Malformed));
+}
+
+#[test]
+fn a_missing_or_unknown_scope_is_a_lockscope_error() {
+    let missing = r#"<D:lockinfo xmlns:D="DAV:"><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(missing), Err(LockInfoError::LockScope));
+    let unknown = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:everyone/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(unknown), Err(LockInfoError::LockScope));
+}
+
+#[test]
+fn a_missing_or_other_type_is_a_locktype_error() {
+    let missing =
+        r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope></D:lockinfo>"#;
+    assert_eq!(parse(missing), Err(LockInfoError::LockType));
+    let read = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:read/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(read), Err(LockInfoError::LockType));
+}
+
+#[test]
+fn a_dtd_is_refused_so_no_entity_expands() {
+    let body = r#"<?xml version="1.0"?><!DOCTYPE D:lockinfo [<!ENTITY e "eeeeeeeeee">]>
+        <D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>&e;</D:owner></D:lockinfo>"#;
+    assert_eq!(parse(body), Err(LockInfoError::Malformed));
+}
+
+#[test]
+fn bodies_that_are_not_well_formed_are_malformed() {
+    for body in [
+        "",
+        "not xml",
+        "<D:lockinfo xmlns:D=\"DAV:\">",
+        "<D:lockinfo xmlns:D=\"DAV:\"></D:other>",
+        "<D:lockinfo xmlns:D=\"DAV:\"/><D:lockinfo xmlns:D=\"DAV:\"/>",
+        "<D:propfind xmlns:D=\"DAV:\"/>",
+        "<D:lockinfo xmlns:D=\"DAV:\"><D:owner><a><b></a></b></D:owner></D:lockinfo>",
+    ] {
+        assert_eq!(parse(body), Err(LockInfoError::Malformed), "{body:?}");
+    }
+    assert_eq!(
+        lockinfo::parse(b"<D:lockinfo xmlns:D=\"DAV:\">\xff</D:lockinfo>").map(|i| i.owner),
+        Err(LockInfoError::Malformed)
+    );
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_malformed() {
+    let deep = |n: usize| {
+        format!(
+            r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>{}{}</D:owner></D:lockinfo>"#,
+            "<x>".repeat(n),
+            "</x>".repeat(n)
+        )
+    };
+    assert!(parse(&deep(lockinfo::MAX_DEPTH - 2)).is_ok());
+    assert_eq!(
+        parse(&deep(lockinfo::MAX_DEPTH - 1)),
+        Err(LockInfoError::Malformed)
+    );
+}
+
+#[test]
+fn no_input_makes_it_panic() {
+    // Every prefix of a valid body, and each byte flipped: an answer, never a panic.
+    let body = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>x</D:href></D:owner></D:lockinfo>"#;
+    for end in 0..body.len() {
+        let _ = lockinfo::parse(&body.as_bytes()[..end]);
+    }
+    let mut bytes = body.as_bytes().to_vec();
+    for i in 0..bytes.len() {
+        for flip in [0x01, 0x20, 0x80] {
+            bytes[i] ^= flip;
+            let _ = lockinfo::parse(&bytes);
+            bytes[i] ^= flip;
+        }
+    }
+}
