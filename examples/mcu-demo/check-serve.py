@@ -402,6 +402,9 @@ def malformed(c):
 
     r = c.raw(b"PUT /config/display HTTP/1.1\r\nContent-Length: 4096\r\n\r\n", expect_close=True)
     check("a body over 512 bytes is answered 413 and the connection closed", r.status == 413 and r.closed, r)
+    r = c.raw(b"PUT /config/display HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", expect_close=True)
+    check("two Content-Length headers that disagree are answered 400 and the connection closed",
+          r.status == 400 and r.closed, r)
     r = c.raw(b"PUT /config/display HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", expect_close=True)
     check("a chunked body is answered 501", r.status == 501 and r.closed, r)
     r = c.request("GET", "/config/time")

@@ -6,6 +6,8 @@
 
 #[cfg(all(feature = "board-lm3s6965evb", feature = "board-microbit"))]
 compile_error!("enable one board feature, not both");
+#[cfg(all(feature = "net", feature = "defmt"))]
+compile_error!("the configuration API prints through semihosting text: build it without defmt");
 
 // The critical-section implementation for a single-core Cortex-M lives in cortex-m.
 use cortex_m as _;

@@ -157,19 +157,22 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
         Err(_) => return fail(out, received, 400, "Bad Request", "not an HTTP/1.1 request"),
     };
 
-    let mut body_len = 0usize;
+    let mut body_len = None;
     let mut close = request.version == Some(0);
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
-            match parse_length(header.value) {
-                Some(len) => body_len = len,
-                None => {
+            // Two lengths that disagree would frame the next request differently for
+            // this server and for a proxy in front of it (RFC 9112 §6.3).
+            match (parse_length(header.value), body_len) {
+                (Some(len), None) => body_len = Some(len),
+                (Some(len), Some(earlier)) if len == earlier => {}
+                _ => {
                     return fail(
                         out,
                         received,
                         400,
                         "Bad Request",
-                        "Content-Length is not a number",
+                        "Content-Length: one number",
                     );
                 }
             }
@@ -187,6 +190,7 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
             close = true;
         }
     }
+    let body_len = body_len.unwrap_or(0);
     if body_len > MAX_BODY {
         return too_large(out, received);
     }
