@@ -148,13 +148,13 @@ run microbit-spin microbit text 0 "mcu-demo on microbit \(Cortex-M0\).*" "${stor
 run wrong lm3s6965evb text 1 \
     'FAIL B.s write to /config/network/wifi is accepted while A holds the lock \(wrong on purpose\)'
 
-# serve NAME FEATURES EXPECTED_EXIT LINE...: the configuration API under QEMU, driven over
-# a host port by check-serve.py (HTTP exchanges, malformed requests, expiry by ticks); each
-# LINE (an extended regular expression) must match a whole line of its report.
+# serve NAME FEATURES PARTS EXPECTED_EXIT LINE...: the configuration API under QEMU, driven
+# over a host port by check-serve.py (HTTP exchanges, malformed requests, expiry by ticks);
+# each LINE (an extended regular expression) must match a whole line of its report.
 serve() {
-    local name=$1 features=$2 expected=$3 t0=$SECONDS code=0 verdict=ok missing=()
-    shift 3
-    timeout 600 python3 "$demo/check-serve.py" --features "$features" \
+    local name=$1 features=$2 parts=$3 expected=$4 t0=$SECONDS code=0 verdict=ok missing=()
+    shift 4
+    timeout 600 python3 "$demo/check-serve.py" --features "$features" --parts "$parts" \
         --keep-log "$out/$name.qemu.log" >"$out/$name.log" 2>&1 || code=$?
     for line in "$@"; do
         grep -Eqx -- "$line" "$out/$name.log" || missing+=("$line")
@@ -169,11 +169,11 @@ serve() {
     summary+=("$(printf '%-18s %-12s exit %3d (expected %d)  %2ds  %s' \
         "$name" "lm3s6965evb" "$code" "$expected" $((SECONDS - t0)) "$verdict")")
 }
-serve serve "board-lm3s6965evb,serve" 0 'serve: [0-9]+ passed, 0 failed'
+serve serve "board-lm3s6965evb,serve" story,webdav,malformed,rate 0 'serve: [0-9]+ passed, 0 failed'
 grep -E '^(rate|serve):' "$out/serve.log" | sed 's/^/mcu: /' || true
 # Without the lock layer the same exchanges must fail, and fail on the locks: the firmware
 # serves, but grants no lock and refuses no write.
-serve serve-no-locks "board-lm3s6965evb,serve-json" 1 \
+serve serve-no-locks "board-lm3s6965evb,serve-json" story 1 \
     'ok   the firmware answers on 127\.0\.0\.1:[0-9]+' \
     "FAIL A.s LOCK is granted \(200\) with a Lock-Token" \
     "FAIL B.s PUT without the token is refused with 423 Locked"

@@ -52,17 +52,27 @@ impl<'b> Reply<'b> {
         }
     }
 
+    /// The length written, or `None` when something did not fit.
+    fn written(&self) -> Option<usize> {
+        (!self.overflowed).then_some(self.len)
+    }
+
     /// The response's length; a response that did not fit becomes a bare 500.
     fn finish(self) -> usize {
-        if !self.overflowed {
-            return self.len;
+        match self.written() {
+            Some(len) => len,
+            None => self.failed(),
         }
-        const TOO_LONG: &[u8] =
+    }
+
+    /// Replaces whatever was written with a bare 500 that closes the connection.
+    fn failed(self) -> usize {
+        const FAILED: &[u8] =
             b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        match self.buf.get_mut(..TOO_LONG.len()) {
+        match self.buf.get_mut(..FAILED.len()) {
             Some(room) => {
-                room.copy_from_slice(TOO_LONG);
-                TOO_LONG.len()
+                room.copy_from_slice(FAILED);
+                FAILED.len()
             }
             None => 0,
         }
@@ -129,7 +139,8 @@ impl ETag {
         };
         let mut w = Reply::new(&mut etag.text);
         let _ = write!(w, "\"{version}\"");
-        etag.len = w.finish();
+        // Ten digits and two quotes always fit.
+        etag.len = w.written().unwrap_or(0);
         etag
     }
 
@@ -244,13 +255,31 @@ fn fail(out: &mut [u8], received: &[u8], status: u16, reason: &str, detail: &str
 /// A problem+json answer (RFC 9457) for what is not about locks: `about:blank`, whose
 /// title is the reason phrase.
 fn problem(out: &mut [u8], status: u16, reason: &str, detail: &str, close: bool) -> usize {
-    let mut body = [0u8; 256];
+    typed_problem(out, (status, reason), None, detail, close)
+}
+
+/// A problem+json answer; `kind` is the problem type under the project's base URI and
+/// its title, `None` for `about:blank`. The detail is static text without quotes.
+fn typed_problem(
+    out: &mut [u8],
+    (status, reason): (u16, &str),
+    kind: Option<(&str, &str)>,
+    detail: &str,
+    close: bool,
+) -> usize {
+    let mut body = [0u8; 320];
     let mut b = Reply::new(&mut body);
-    let _ = write!(
-        b,
-        "{{\"type\":\"about:blank\",\"title\":\"{reason}\",\"status\":{status},\"detail\":\"{detail}\"}}"
-    );
-    let len = b.finish();
+    let _ = match kind {
+        Some((name, title)) => write!(
+            b,
+            "{{\"type\":\"https://lockwarden.dev/problems/{name}\",\"title\":\"{title}\","
+        ),
+        None => write!(b, "{{\"type\":\"about:blank\",\"title\":\"{reason}\","),
+    };
+    let _ = write!(b, "\"status\":{status},\"detail\":\"{detail}\"}}");
+    let Some(len) = b.written() else {
+        return Reply::new(out).failed();
+    };
     let mut w = Reply::new(out);
     let _ = write!(
         w,
@@ -379,11 +408,12 @@ fn serve(
                 finish(w, close, b"", false)
             }
             Some(Err(Rejected::Invalid(why))) => problem(out, 400, "Bad Request", why, close),
-            Some(Err(Rejected::TooLarge)) => problem(
+            // PROTOCOL.md: a document over the store's limit is 507, naming the limit.
+            Some(Err(Rejected::TooLarge)) => typed_problem(
                 out,
-                413,
-                "Content Too Large",
-                "the document is longer than the section holds (192 bytes)",
+                (507, "Insufficient Storage"),
+                Some(("store-full", "Configuration store full")),
+                "the section was not changed: stored, it would exceed the 192 bytes each section holds",
                 close,
             ),
             None => problem(
@@ -414,7 +444,9 @@ fn get(resource: Resource, out: &mut [u8], close: bool, head_only: bool) -> usiz
             b.bytes(b"}");
         }
     }
-    let len = b.finish();
+    let Some(len) = b.written() else {
+        return Reply::new(out).failed();
+    };
     let mut w = Reply::new(out);
     let _ = write!(
         w,
