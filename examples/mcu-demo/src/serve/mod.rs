@@ -5,9 +5,11 @@
 //! 80 (`serve.sh`). The main loop polls smoltcp, serves the connections, and sleeps on
 //! `wfi` until the next frame or SysTick.
 //!
-//! A connection that the client drops mid-request is reset with its socket; a request
-//! that stops arriving is answered 408 and closed after [`IDLE_TICKS`]; bytes that are not
-//! HTTP are answered 400 and the connection closed: each costs its client only.
+//! Each failure costs its own client only: a connection that the client drops mid-request
+//! is closed with its partial request; a request that stops arriving is answered 408 after
+//! [`IDLE_TICKS`], and an idle connection is reset then; bytes that are not HTTP are
+//! answered 400 and the connection closed. After an answer that closes the connection the
+//! client is left to close first (so this side skips TIME-WAIT) for [`LINGER_TICKS`].
 
 #[cfg(feature = "serve-http")]
 mod config;
