@@ -169,7 +169,7 @@ serve() {
     summary+=("$(printf '%-18s %-12s exit %3d (expected %d)  %2ds  %s' \
         "$name" "lm3s6965evb" "$code" "$expected" $((SECONDS - t0)) "$verdict")")
 }
-serve serve "board-lm3s6965evb,serve" story,webdav,malformed,rate 0 'serve: [0-9]+ passed, 0 failed'
+serve serve "board-lm3s6965evb,serve" story,webdav,malformed,parallel,rate 0 'serve: [0-9]+ passed, 0 failed'
 grep -E '^(rate|serve):' "$out/serve.log" | sed 's/^/mcu: /' || true
 # Without the lock layer the same exchanges must fail, and fail on the locks: the firmware
 # serves, but grants no lock and refuses no write.
