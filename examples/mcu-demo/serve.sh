@@ -14,10 +14,12 @@ case $port in '' | *[!0-9]*) echo "serve.sh: PORT must be a number" >&2; exit 2 
 case $limit in '' | *[!0-9]*) echo "serve.sh: SECONDS_LIMIT must be a number" >&2; exit 2 ;; esac
 
 cargo build --quiet --release --no-default-features --features "${SERVE_FEATURES:-serve}"
-elf=target/thumbv7m-none-eabi/release/mcu-demo
+elf=${CARGO_TARGET_DIR:-target}/thumbv7m-none-eabi/release/mcu-demo
 
 # timeout 0 never fires; `exec` leaves QEMU as this process, so a signal to it stops QEMU.
+# No -nographic: it puts the terminal in raw mode, where Ctrl-C no longer reaches QEMU.
+# Semihosting writes the firmware's lines to stdout all the same.
 exec timeout --foreground "$limit" qemu-system-arm -cpu cortex-m3 -machine lm3s6965evb \
-    -nographic -semihosting-config enable=on,target=native \
+    -display none -monitor none -serial null -semihosting-config enable=on,target=native \
     -nic "user,model=stellaris,hostfwd=tcp:127.0.0.1:$port-:80" \
     -kernel "$elf"
