@@ -8,8 +8,9 @@
 //! the predefined and numeric character references, comments, processing instructions,
 //! and CDATA sections inside the owner. Start and end tags must match, nesting is bounded
 //! by [`MAX_DEPTH`], and a DTD is refused, so no entity can expand. Elements count when
-//! their namespace is `DAV:`, whatever the prefix (a default namespace too); unknown
-//! elements are skipped. Namespace declarations are not scoped: a prefix bound to `DAV:`
+//! their namespace is `DAV:`, whatever the prefix (a default namespace too); elements of
+//! other namespaces are skipped wherever they are (RFC 4918 §17), and unknown `DAV:`
+//! elements outside `lockscope` and `locktype`. Namespace declarations are not scoped: a prefix bound to `DAV:`
 //! anywhere counts everywhere after it, which a client sending a `lockinfo` cannot
 //! exploit.
 //!
@@ -332,6 +333,11 @@ impl<'a> Reading<'a> {
                 }
             }
             2 => match (self.inside, name) {
+                // RFC 4918 §17: elements of other namespaces are extensions, ignored.
+                (_, "") => {}
+                (Inside::LockScope, "exclusive" | "shared") if self.scope.is_some() => {
+                    return Err(LockInfoError::LockScope);
+                }
                 (Inside::LockScope, "exclusive") => self.scope = Some(Scope::Exclusive),
                 (Inside::LockScope, "shared") => self.scope = Some(Scope::Shared),
                 (Inside::LockScope, _) => return Err(LockInfoError::LockScope),

@@ -8,7 +8,7 @@ use lockwarden::Scope;
 const CORPUS: &[&str] = &[
     r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>alice</D:owner></D:lockinfo>"#,
     r#"<lockinfo xmlns="DAV:"><lockscope><shared/></lockscope><locktype><write/></locktype><owner><href>mailto:a@b.example</href></owner></lockinfo>"#,
-    "<a:lockinfo xmlns:a='DAV:' xmlns:x='urn:x'>\n  <!-- c -->\n  <a:locktype><a:write/></a:locktype>\n  <x:y z='1'/>\n  <a:lockscope><a:exclusive></a:exclusive></a:lockscope>\n  <a:owner>R&amp;D &#65;&#x42; <![CDATA[<raw>]]><?pi x?></a:owner>\n</a:lockinfo>\n",
+    "<a:lockinfo xmlns:a='DAV:' xmlns:x='urn:x'>\n  <!-- c -->\n  <a:locktype><x:t/><a:write/></a:locktype>\n  <x:y z='1'/>\n  <a:lockscope><a:exclusive></a:exclusive></a:lockscope>\n  <a:owner>R&amp;D &#65;&#x42; <![CDATA[<raw>]]><?pi x?></a:owner>\n</a:lockinfo>\n",
     r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner/></D:lockinfo>"#,
 ];
 
@@ -24,8 +24,11 @@ fn reference(body: &str) -> Option<Result<(Scope, String), ()>> {
         return Some(Err(()));
     }
     let child = |name: &str| root.children().find(|n| dav(n, name));
+    // The DAV: elements inside; others are extensions (RFC 4918 §17).
     fn only<'a, 'i>(n: roxmltree::Node<'a, 'i>) -> Vec<roxmltree::Node<'a, 'i>> {
-        n.children().filter(|c| c.is_element()).collect()
+        n.children()
+            .filter(|c| c.is_element() && c.tag_name().namespace() == Some("DAV:"))
+            .collect()
     }
     let scope = match child("lockscope").map(only).as_deref() {
         Some([s]) if dav(s, "exclusive") => Scope::Exclusive,

@@ -59,6 +59,19 @@ fn unknown_elements_and_comments_are_skipped() {
 }
 
 #[test]
+fn extension_elements_inside_lockscope_and_locktype_are_ignored() {
+    // RFC 4918 §17: an element of another namespace is an extension, anywhere.
+    let body = r#"<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:ext"><D:lockscope><E:note/><D:shared/></D:lockscope><D:locktype><D:write/><E:also>x</E:also></D:locktype><E:x><E:y/></E:x></D:lockinfo>"#;
+    assert_eq!(parse(body), Ok((Scope::Shared, "")));
+}
+
+#[test]
+fn two_scopes_are_a_lockscope_error() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    assert_eq!(parse(body), Err(LockInfoError::LockScope));
+}
+
+#[test]
 fn elements_outside_the_dav_namespace_do_not_count() {
     // Same local names, another namespace: no lockinfo at all.
     let body = r#"<x:lockinfo xmlns:x="urn:not-dav"><x:lockscope><x:exclusive/></x:lockscope><x:locktype><x:write/></x:locktype></x:lockinfo>"#;
