@@ -16,7 +16,12 @@ pub const SLOTS: usize = 4;
 /// Longest canonical path, in bytes.
 pub const PATH_LEN: usize = 64;
 /// Longest owner text, in bytes.
+#[cfg(not(feature = "net"))]
 pub const OWNER_LEN: usize = 32;
+/// Longest owner, in bytes: the API's clients send markup such as
+/// `<D:href xmlns:D="DAV:">mailto:…</D:href>`.
+#[cfg(feature = "net")]
+pub const OWNER_LEN: usize = 64;
 
 /// The Cortex-M3 shares the table through a critical section, so the SysTick handler can
 /// use it too.

@@ -46,8 +46,140 @@ use lockwarden::http::LockInfoError;
 pub struct LockInfoBody<'a> {
     /// `DAV:exclusive` or `DAV:shared`.
     pub scope: Scope,
-    /// The content of `DAV:owner`, as sent (trimmed); empty when absent.
+    /// The content of `DAV:owner`, as sent (trimmed); empty when absent. Markup in it may
+    /// use prefixes declared outside it: [`LockInfoBody::owner_markup`] declares them.
     pub owner: &'a str,
+    /// The namespace declarations of lockinfo and owner (prefix, quoted value).
+    declarations: [Option<(&'a str, &'a str)>; DECLARATIONS],
+}
+
+impl LockInfoBody<'_> {
+    /// Writes the owner into `buf` as markup that stands alone (RFC 4918 §14.17: the
+    /// owner comes back in lockdiscovery as sent): each element at the top of the owner
+    /// gets the declarations, from lockinfo and owner, of the prefixes the owner uses,
+    /// unless it declares them itself. Text comes out unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`LockInfoError::OwnerTooLong`] when `buf` cannot hold it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let body = br#"<a:lockinfo xmlns:a="DAV:"><a:lockscope><a:shared/></a:lockscope>
+    ///   <a:locktype><a:write/></a:locktype><a:owner><a:href>mailto:x@y</a:href></a:owner></a:lockinfo>"#;
+    /// let info = lockinfo::parse(body).unwrap();
+    /// let mut buf = [0u8; 64];
+    /// assert_eq!(info.owner_markup(&mut buf), Ok(r#"<a:href xmlns:a="DAV:">mailto:x@y</a:href>"#));
+    /// ```
+    pub fn owner_markup<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, LockInfoError> {
+        let mut used: [Option<&str>; DECLARATIONS] = [None; DECLARATIONS];
+        let mut note = |prefix: &str| {
+            let known = self
+                .declarations
+                .iter()
+                .flatten()
+                .find(|(p, _)| *p == prefix);
+            if let Some((p, _)) = known
+                && !used.contains(&Some(p))
+                && let Some(free) = used.iter_mut().find(|slot| slot.is_none())
+            {
+                *free = Some(p);
+            }
+        };
+        // The prefixes of the owner's elements ("" for the default namespace) and of
+        // its attributes (unprefixed ones have no namespace).
+        let mut xml = Scanner {
+            text: self.owner,
+            at: 0,
+        };
+        while let Some(tag) = xml.next_start_tag()? {
+            note(tag.name.split_once(':').map_or("", |(p, _)| p));
+            for (name, _) in tag.attributes() {
+                if let Some((p, _)) = name.split_once(':')
+                    && p != "xmlns"
+                {
+                    note(p);
+                }
+            }
+        }
+
+        let mut out = Output { buf, len: 0 };
+        let mut xml = Scanner {
+            text: self.owner,
+            at: 0,
+        };
+        let mut depth = 0usize;
+        loop {
+            out.push(xml.text_until_tag())?;
+            let start = xml.at;
+            let rest = xml.rest();
+            if rest.is_empty() {
+                break;
+            }
+            if xml.skip_over("<?", "?>")?
+                || xml.skip_over("<!--", "-->")?
+                || xml.skip_over("<![CDATA[", "]]>")?
+            {
+                out.push(self.owner.get(start..xml.at).unwrap_or_default())?;
+                continue;
+            }
+            if rest.starts_with("</") {
+                let end = rest.find('>').ok_or(Malformed)? + 1;
+                out.push(rest.get(..end).unwrap_or_default())?;
+                xml.at += end;
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            let tag = xml.start_tag()?;
+            let after_name = start + 1 + tag.name.len();
+            out.push(self.owner.get(start..after_name).unwrap_or_default())?;
+            if depth == 0 {
+                for (prefix, quoted) in self.declarations.iter().flatten() {
+                    if used.contains(&Some(prefix)) && !tag.declares(prefix) {
+                        out.push(if prefix.is_empty() {
+                            " xmlns"
+                        } else {
+                            " xmlns:"
+                        })?;
+                        out.push(prefix)?;
+                        out.push("=")?;
+                        out.push(quoted)?;
+                    }
+                }
+            }
+            out.push(self.owner.get(after_name..xml.at).unwrap_or_default())?;
+            if !tag.empty {
+                depth += 1;
+            }
+        }
+        out.finish()
+    }
+}
+
+/// Bytes written into a caller's buffer.
+struct Output<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> Output<'b> {
+    fn push(&mut self, text: &str) -> Result<(), LockInfoError> {
+        let end = self.len + text.len();
+        let room = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(LockInfoError::OwnerTooLong)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<&'b str, LockInfoError> {
+        let written = self.buf.get(..self.len).unwrap_or_default();
+        // Whole pieces of a `str` were copied, so this cannot fail.
+        core::str::from_utf8(written).map_err(|_| Malformed)
+    }
 }
 
 /// Namespace prefixes bound to `DAV:` that are remembered ("" is the default namespace).
@@ -115,36 +247,13 @@ pub fn parse(body: &[u8]) -> Result<LockInfoBody<'_>, LockInfoError> {
         }
 
         // A start tag: its namespace declarations count before its name is resolved.
-        xml.at += 1;
-        let name = xml.name()?;
-        let mut attributes = 0;
-        let empty = loop {
-            let spaced = xml.whitespace();
-            if xml.expect("/>").is_ok() {
-                break true;
-            }
-            if xml.expect(">").is_ok() {
-                break false;
-            }
-            attributes += 1;
-            if !spaced || attributes > MAX_ATTRIBUTES {
-                return Err(Malformed);
-            }
-            let attribute = xml.name()?;
-            xml.whitespace();
-            xml.expect("=")?;
-            xml.whitespace();
-            let value = xml.quoted()?;
-            character_data(value)?;
-            let declared = match attribute.split_once(':') {
-                Some(("xmlns", prefix)) => Some(prefix),
-                None if attribute == "xmlns" => Some(""),
-                _ => None,
-            };
-            if let (Some(prefix), "DAV:") = (declared, value) {
+        let tag = xml.start_tag()?;
+        for (prefix, value) in tag.declarations() {
+            if value == "DAV:" {
                 lockinfo.bind_dav(prefix);
             }
-        };
+        }
+        let (name, empty) = (tag.name, tag.empty);
         if depth == 0 {
             roots += 1;
             if roots > 1 {
@@ -152,6 +261,12 @@ pub fn parse(body: &[u8]) -> Result<LockInfoBody<'_>, LockInfoError> {
             }
         }
         lockinfo.opened(name, depth, xml.at)?;
+        // The declarations the owner's markup may rely on: those of lockinfo and of owner.
+        if depth == 0 || (depth == 1 && lockinfo.inside == Inside::Owner) {
+            for (prefix, quoted) in tag.raw_declarations() {
+                lockinfo.declare(prefix, quoted);
+            }
+        }
         if empty {
             lockinfo.closed(text, depth, xml.at)?;
         } else {
@@ -176,6 +291,29 @@ struct Scanner<'a> {
 impl<'a> Scanner<'a> {
     fn rest(&self) -> &'a str {
         self.text.get(self.at..).unwrap_or_default()
+    }
+
+    /// The next start tag, skipping text, end tags, comments, processing instructions
+    /// and CDATA; `None` at the end.
+    fn next_start_tag(&mut self) -> Result<Option<StartTag<'a>>, LockInfoError> {
+        loop {
+            self.text_until_tag();
+            let rest = self.rest();
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            if self.skip_over("<?", "?>")?
+                || self.skip_over("<!--", "-->")?
+                || self.skip_over("<![CDATA[", "]]>")?
+            {
+                continue;
+            }
+            if rest.starts_with("</") {
+                self.at += rest.find('>').ok_or(Malformed)? + 1;
+                continue;
+            }
+            return self.start_tag().map(Some);
+        }
     }
 
     /// The character data up to the next `<` (or the end), consumed.
@@ -233,6 +371,43 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A start tag, the rest starting with `<`: its name, its attributes, whether it is
+    /// empty (`/>`).
+    fn start_tag(&mut self) -> Result<StartTag<'a>, LockInfoError> {
+        self.expect("<")?;
+        let name = self.name()?;
+        let mut tag = StartTag {
+            name,
+            attributes: [("", ""); MAX_ATTRIBUTES],
+            count: 0,
+            empty: false,
+        };
+        loop {
+            let spaced = self.whitespace();
+            if self.expect("/>").is_ok() {
+                tag.empty = true;
+                return Ok(tag);
+            }
+            if self.expect(">").is_ok() {
+                return Ok(tag);
+            }
+            if !spaced {
+                return Err(Malformed);
+            }
+            let attribute = self.name()?;
+            self.whitespace();
+            self.expect("=")?;
+            self.whitespace();
+            let start = self.at;
+            let value = self.quoted()?;
+            character_data(value)?;
+            let quoted = self.text.get(start..self.at).unwrap_or_default();
+            let slot = tag.attributes.get_mut(tag.count).ok_or(Malformed)?;
+            *slot = (attribute, quoted);
+            tag.count += 1;
+        }
+    }
+
     /// An attribute value in single or double quotes, without the quotes.
     fn quoted(&mut self) -> Result<&'a str, LockInfoError> {
         let rest = self.rest();
@@ -248,6 +423,44 @@ impl<'a> Scanner<'a> {
         }
         self.at += len + 2;
         Ok(value)
+    }
+}
+
+/// A start tag as read.
+struct StartTag<'a> {
+    name: &'a str,
+    /// Name and value, the value with its quotes.
+    attributes: [(&'a str, &'a str); MAX_ATTRIBUTES],
+    count: usize,
+    empty: bool,
+}
+
+impl<'a> StartTag<'a> {
+    fn attributes(&self) -> &[(&'a str, &'a str)] {
+        self.attributes.get(..self.count).unwrap_or_default()
+    }
+
+    /// The namespace declarations: prefix ("" for the default namespace) and the value
+    /// with its quotes.
+    fn raw_declarations(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.attributes().iter().filter_map(|&(name, quoted)| {
+            let prefix = match name.split_once(':') {
+                Some(("xmlns", prefix)) => prefix,
+                None if name == "xmlns" => "",
+                _ => return None,
+            };
+            Some((prefix, quoted))
+        })
+    }
+
+    /// The namespace declarations: prefix and value, without quotes.
+    fn declarations(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.raw_declarations()
+            .map(|(prefix, quoted)| (prefix, quoted.get(1..quoted.len() - 1).unwrap_or_default()))
+    }
+
+    fn declares(&self, prefix: &str) -> bool {
+        self.raw_declarations().any(|(p, _)| p == prefix)
     }
 }
 
@@ -284,10 +497,15 @@ enum Inside {
     Other,
 }
 
+/// Namespace declarations kept for the owner's markup (of lockinfo and owner).
+const DECLARATIONS: usize = 8;
+
 /// What the elements read so far say.
 #[derive(Default)]
 struct Reading<'a> {
     dav: [Option<&'a str>; PREFIXES],
+    /// Prefix and quoted value of the declarations on lockinfo and owner; owner's last.
+    declarations: [Option<(&'a str, &'a str)>; DECLARATIONS],
     saw_root: bool,
     inside: Inside,
     scope: Option<Scope>,
@@ -302,6 +520,18 @@ impl<'a> Reading<'a> {
             && let Some(free) = self.dav.iter_mut().find(|slot| slot.is_none())
         {
             *free = Some(prefix);
+        }
+    }
+
+    /// Keeps a declaration in scope inside the owner; a later one of the same prefix
+    /// (on owner) replaces the earlier (on lockinfo).
+    fn declare(&mut self, prefix: &'a str, quoted: &'a str) {
+        let slot = self
+            .declarations
+            .iter_mut()
+            .find(|slot| slot.is_none_or(|(p, _)| p == prefix));
+        if let Some(slot) = slot {
+            *slot = Some((prefix, quoted));
         }
     }
 
@@ -372,6 +602,7 @@ impl<'a> Reading<'a> {
         Ok(LockInfoBody {
             scope,
             owner: self.owner,
+            declarations: self.declarations,
         })
     }
 }

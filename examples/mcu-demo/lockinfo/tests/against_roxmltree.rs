@@ -10,6 +10,7 @@ const CORPUS: &[&str] = &[
     r#"<lockinfo xmlns="DAV:"><lockscope><shared/></lockscope><locktype><write/></locktype><owner><href>mailto:a@b.example</href></owner></lockinfo>"#,
     "<a:lockinfo xmlns:a='DAV:' xmlns:x='urn:x'>\n  <!-- c -->\n  <a:locktype><x:t/><a:write/></a:locktype>\n  <x:y z='1'/>\n  <a:lockscope><a:exclusive></a:exclusive></a:lockscope>\n  <a:owner>R&amp;D &#65;&#x42; <![CDATA[<raw>]]><?pi x?></a:owner>\n</a:lockinfo>\n",
     r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner/></D:lockinfo>"#,
+    r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner xmlns:y="urn:y"><D:href>mailto:a@b</D:href> <x:desk x:n="4" y:m="5"><x:floor/></x:desk></D:owner></D:lockinfo>"#,
 ];
 
 /// What a complete parser makes of a body: `None` when it is not well-formed (or has a
@@ -111,11 +112,44 @@ fn the_reader_agrees_with_roxmltree_wherever_roxmltree_reads_the_body() {
             };
             let ours = lockinfo::parse(&mutated).map(|info| (info.scope, info.owner.to_string()));
             match expected {
-                Ok(expected) => assert_eq!(ours, Ok(expected), "{text}"),
+                Ok(expected) => {
+                    assert_eq!(ours, Ok(expected), "{text}");
+                    owner_markup_stands_alone(text);
+                }
                 Err(()) => assert!(ours.is_err(), "{text}: {ours:?}"),
             }
             compared += 1;
         }
     }
     assert!(compared > 1000, "only {compared} bodies compared");
+}
+
+/// The owner's markup, written out by `owner_markup` and parsed on its own, has the same
+/// elements in the same namespaces as inside the whole body.
+fn owner_markup_stands_alone(body: &str) {
+    let info = lockinfo::parse(body.as_bytes()).unwrap();
+    let mut buf = [0u8; 512];
+    let markup = info.owner_markup(&mut buf).unwrap();
+    let names = |root: roxmltree::Node| -> Vec<(Option<String>, String)> {
+        root.descendants()
+            .skip(1)
+            .filter(|n| n.is_element())
+            .map(|n| {
+                (
+                    n.tag_name().namespace().map(str::to_string),
+                    n.tag_name().name().to_string(),
+                )
+            })
+            .collect()
+    };
+    let whole = roxmltree::Document::parse(body).unwrap();
+    let owner = whole.root_element().children().find(|n| {
+        n.is_element() && n.tag_name().namespace() == Some("DAV:") && n.tag_name().name() == "owner"
+    });
+    let expected = owner.map(names).unwrap_or_default();
+    let wrapped = format!("<wrapper>{markup}</wrapper>");
+    let alone = roxmltree::Document::parse(&wrapped).unwrap_or_else(|e| {
+        panic!("owner markup {markup:?} of {body:?} does not stand alone: {e}")
+    });
+    assert_eq!(names(alone.root_element()), expected, "{body}\n{markup}");
 }

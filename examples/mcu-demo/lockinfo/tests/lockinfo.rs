@@ -156,3 +156,58 @@ fn no_input_makes_it_panic() {
         }
     }
 }
+
+fn markup(body: &str) -> Result<String, LockInfoError> {
+    let info = lockinfo::parse(body.as_bytes())?;
+    let mut buf = [0u8; 256];
+    info.owner_markup(&mut buf).map(str::to_string)
+}
+
+#[test]
+fn a_text_owner_comes_back_unchanged() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>R&amp;D, desk 4</D:owner></D:lockinfo>"#;
+    assert_eq!(markup(body).as_deref(), Ok("R&amp;D, desk 4"));
+}
+
+#[test]
+fn owner_markup_declares_the_prefixes_it_uses_and_only_those() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x" xmlns:unused="urn:u"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>
+        <D:href>mailto:a@b</D:href> and <x:desk x:n="4"><x:floor/></x:desk></D:owner></D:lockinfo>"#;
+    assert_eq!(
+        markup(body).as_deref(),
+        Ok(
+            r#"<D:href xmlns:D="DAV:" xmlns:x="urn:x">mailto:a@b</D:href> and <x:desk xmlns:D="DAV:" xmlns:x="urn:x" x:n="4"><x:floor/></x:desk>"#
+        )
+    );
+}
+
+#[test]
+fn owner_markup_in_the_default_namespace_keeps_it() {
+    let body = r#"<lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope><locktype><write/></locktype><owner><href>mailto:c@d</href></owner></lockinfo>"#;
+    assert_eq!(
+        markup(body).as_deref(),
+        Ok(r#"<href xmlns="DAV:">mailto:c@d</href>"#)
+    );
+}
+
+#[test]
+fn a_declaration_on_owner_wins_and_one_on_the_element_is_not_repeated() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:outer"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner xmlns:x='urn:owner'><x:a/><x:b xmlns:x="urn:own"/></D:owner></D:lockinfo>"#;
+    assert_eq!(
+        markup(body).as_deref(),
+        Ok(r#"<x:a xmlns:x='urn:owner'/><x:b xmlns:x="urn:own"/>"#)
+    );
+}
+
+#[test]
+fn owner_markup_that_does_not_fit_is_owner_too_long() {
+    let body = r#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:someone@example.com</D:href></D:owner></D:lockinfo>"#;
+    let info = lockinfo::parse(body.as_bytes()).unwrap();
+    let mut small = [0u8; 40];
+    assert_eq!(
+        info.owner_markup(&mut small),
+        Err(LockInfoError::OwnerTooLong)
+    );
+    let mut enough = [0u8; 64];
+    assert!(info.owner_markup(&mut enough).is_ok());
+}

@@ -512,6 +512,8 @@ mod locking {
         close: bool,
     ) -> Decision {
         let etag = ETag::of(resource.version());
+        // The owner as markup that stands alone: it comes back in lockdiscovery.
+        let mut owner = [0u8; OWNER_LEN];
         let method_kind = Method::parse(method.as_bytes());
         let mut lock_request =
             Request::new(method_kind, target.as_bytes()).resource(true, Some(etag.as_str()));
@@ -524,8 +526,10 @@ mod locking {
         }
         match (method_kind, body.is_empty()) {
             // A LOCK without a body is a refresh.
-            (Method::Lock, false) => match lockinfo::parse(body) {
-                Ok(info) => lock_request = lock_request.lockinfo(info.scope, info.owner),
+            (Method::Lock, false) => match lockinfo::parse(body)
+                .and_then(|info| Ok((info.scope, info.owner_markup(&mut owner)?)))
+            {
+                Ok((scope, owner)) => lock_request = lock_request.lockinfo(scope, owner),
                 Err(error) => {
                     return Decision::Answered(refused(
                         out,
