@@ -203,7 +203,7 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
     }
     let body_len = body_len.unwrap_or(0);
     if body_len > MAX_BODY {
-        return too_large(out, received);
+        return too_large(out, received, &request);
     }
     let end = head + body_len;
     let Some(body) = received.get(head..end) else {
@@ -304,18 +304,26 @@ fn finish(mut w: Reply<'_>, close: bool, body: &[u8], head_only: bool) -> usize 
 }
 
 /// The 413 for a body over [`MAX_BODY`].
-fn too_large(out: &mut [u8], received: &[u8]) -> Framing {
+fn too_large(out: &mut [u8], received: &[u8], request: &httparse::Request<'_, '_>) -> Framing {
     #[cfg(feature = "http")]
     {
         let refusal = Refusal::BodyTooLarge {
             limit: MAX_BODY as u32,
         };
+        let method = request.method.unwrap_or_default().as_bytes();
+        let accept = request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("accept"))
+            .map(|h| h.value);
         Framing::Answered {
             consumed: received.len(),
-            len: refused(out, refusal, None, true),
+            len: refused(out, refusal, Some((method, accept)), true),
             close: true,
         }
     }
+    #[cfg(not(feature = "http"))]
+    let _ = request;
     #[cfg(not(feature = "http"))]
     fail(
         out,
@@ -461,18 +469,17 @@ use lockwarden::http::Refusal;
 
 /// A refusal the server found itself (413, 408, a bad `lockinfo`), written by the core.
 #[cfg(feature = "http")]
+/// The body's format follows the request's method and `Accept` (PROTOCOL.md); a request
+/// whose head never arrived whole (408) has neither, and gets problem+json.
 fn refused(
     out: &mut [u8],
     refusal: Refusal<{ crate::shared::PATH_LEN }, { crate::shared::OWNER_LEN }>,
-    accept: Option<&[u8]>,
+    request: Option<(&[u8], Option<&[u8]>)>,
     close: bool,
 ) -> usize {
     use lockwarden::http::{BodyFormat, Method, Outcome};
-    let method = match &refusal {
-        Refusal::UnexpectedBody { method } => *method,
-        _ => Method::Lock,
-    };
-    let format = BodyFormat::negotiate(method, accept);
+    let (method, accept) = request.unwrap_or((b"GET", None));
+    let format = BodyFormat::negotiate(Method::parse(method), accept);
     locking::write_outcome(out, &Outcome::Refused { refusal, format }, close)
 }
 
@@ -531,12 +538,9 @@ mod locking {
             {
                 Ok((scope, owner)) => lock_request = lock_request.lockinfo(scope, owner),
                 Err(error) => {
-                    return Decision::Answered(refused(
-                        out,
-                        Refusal::BadLockInfo(error),
-                        accept,
-                        close,
-                    ));
+                    let request = Some((method.as_bytes(), accept));
+                    let refusal = Refusal::BadLockInfo(error);
+                    return Decision::Answered(refused(out, refusal, request, close));
                 }
             },
             // RFC 4918 §8.4: a body the server would ignore is refused.
@@ -544,7 +548,8 @@ mod locking {
                 let refusal = Refusal::UnexpectedBody {
                     method: method_kind,
                 };
-                return Decision::Answered(refused(out, refusal, accept, close));
+                let request = Some((method.as_bytes(), accept));
+                return Decision::Answered(refused(out, refusal, request, close));
             }
             _ => {}
         }
