@@ -457,6 +457,7 @@ def malformed(c):
     with c.connect() as sock:
         sock.sendall(b"GET /config/display HTTP/1.1\r\nHost: x\r\n")
         start = time.monotonic()
+        sock.settimeout(30)
         try:
             r = read_response(sock)
             waited = time.monotonic() - start
@@ -475,7 +476,7 @@ def malformed(c):
     start = time.monotonic()
     closed_after = []
     for sock in idle:
-        closed = closed_by_peer(sock, max(0.1, start + 20 - time.monotonic()))
+        closed = closed_by_peer(sock, max(0.1, start + 30 - time.monotonic()))
         closed_after.append(round(time.monotonic() - start, 1) if closed else None)
         sock.close()
     try:
