@@ -1,24 +1,25 @@
 //! The `lockinfo` body of a WebDAV LOCK (RFC 4918 §14.11), read without std or a heap:
-//! the lock scope, the lock type, and the owner kept verbatim, ready for
+//! the lock scope, the lock type, and the owner kept as sent, ready for
 //! [`lockwarden::http::Request::lockinfo`]. Errors are the core's [`LockInfoError`], so
-//! the core writes the 400.
+//! the core writes the 400. [`LockInfoBody::owner_markup`] gives an owner sent as markup
+//! the namespace declarations it relies on, so that lockdiscovery can return it.
 //!
-//! The reader knows the XML a `lockinfo` needs and no more, in about 6.5 KiB of flash on a
-//! Cortex-M3 (a general XML tokenizer, xmlparser, took 19 KiB there): elements with attributes,
-//! the predefined and numeric character references, comments, processing instructions,
-//! and CDATA sections inside the owner. Start and end tags must match, nesting is bounded
-//! by [`MAX_DEPTH`], and a DTD is refused, so no entity can expand. Elements count when
-//! their namespace is `DAV:`, whatever the prefix (a default namespace too); elements of
-//! other namespaces are skipped wherever they are (RFC 4918 §17), and unknown `DAV:`
-//! elements outside `lockscope` and `locktype`. Namespace declarations are not scoped: a prefix bound to `DAV:`
-//! anywhere counts everywhere after it, which a client sending a `lockinfo` cannot
-//! exploit.
+//! The reader knows the XML a `lockinfo` needs and no more, in about 10 KiB of flash on a
+//! Cortex-M3 (a general XML tokenizer, xmlparser, took 19 KiB there on its own): elements
+//! with attributes, the predefined and numeric character references, comments,
+//! processing instructions, and CDATA sections inside the owner. Start and end tags must
+//! match, nesting is bounded by [`MAX_DEPTH`], and a DTD is refused, so no entity can
+//! expand. Elements count when their namespace is `DAV:`, whatever the prefix (a default
+//! namespace too); elements of other namespaces are skipped wherever they are (RFC 4918
+//! §17), and unknown `DAV:` elements outside `lockscope` and `locktype`. Namespace
+//! declarations are not scoped: a prefix bound to `DAV:` anywhere counts everywhere after
+//! it, which a client sending a `lockinfo` cannot exploit.
 //!
 //! It is lenient where that changes nothing that the body says: the content of the XML
 //! declaration, a stray character in a name or an undeclared prefix may go unremarked.
 //! Wherever a complete XML parser reads a body, the reader reads the same scope and
-//! owner, or refuses it (tests/against_roxmltree.rs checks this on thousands of mutated
-//! bodies).
+//! owner, or refuses it, and the owner's markup stands alone with the same namespaces
+//! (tests/against_roxmltree.rs checks this on thousands of mutated bodies).
 //!
 //! # Examples
 //!
