@@ -471,6 +471,35 @@ def malformed(c):
           and r.header("content-type") == "application/problem+json", (r, waited))
     still_serving(c, "a stalled request")
 
+    # A client that keeps sending, a byte at a time, a head that never ends.
+    import threading
+    with c.connect() as sock:
+        sock.sendall(b"GET /config/display HTTP/1.1\r\nX-Slow: ")
+        start = time.monotonic()
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.is_set():
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    return
+                time.sleep(0.5)
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        sock.settimeout(30)
+        try:
+            r = read_response(sock)
+            waited = time.monotonic() - start
+        except (OSError, ConnectionError) as e:
+            r, waited = e, None
+        stop.set()
+        sender.join()
+    check("a head trickling in a byte every 0.5 s is answered 408 once the limit has passed since its first byte",
+          isinstance(r, Response) and r.status == 408 and 4.0 <= waited <= 30.0, (r, waited))
+    still_serving(c, "a trickling request")
+
     # Idle connections on every socket: the firmware frees them after its idle limit.
     idle = [c.connect() for _ in range(4)]
     start = time.monotonic()

@@ -6,8 +6,9 @@
 //! `wfi` until the next frame or SysTick.
 //!
 //! Each failure costs its own client only: a connection that the client drops mid-request
-//! is closed with its partial request; a request that stops arriving is answered 408 after
-//! [`IDLE_TICKS`], and an idle connection is reset then; bytes that are not HTTP are
+//! is closed with its partial request; a request not whole [`IDLE_TICKS`] after its first
+//! byte (stalled or trickling) is answered 408; an idle connection, or one whose client
+//! does not read its answer, is reset after as long; bytes that are not HTTP are
 //! answered 400 and the connection closed. After an answer that closes the connection the
 //! client is left to close first (so this side skips TIME-WAIT) for [`LINGER_TICKS`].
 
@@ -66,8 +67,10 @@ pub enum Framing {
 struct Connection {
     request: [u8; REQUEST_LEN],
     len: usize,
-    /// The tick of the last byte received (or of the connection's start).
-    last_seen: u32,
+    /// The tick the current wait began: the first byte of the request being received,
+    /// or else the last answer (or the connection's start). A request must arrive whole
+    /// within IDLE_TICKS of its first byte, however slowly its bytes trickle in.
+    since: u32,
     /// Whether the socket was connected at the last look.
     active: bool,
     /// Close once the response has left.
@@ -77,7 +80,7 @@ struct Connection {
 impl Connection {
     fn reset(&mut self, now: u32) {
         self.len = 0;
-        self.last_seen = now;
+        self.since = now;
         self.closing = false;
     }
 }
@@ -166,7 +169,7 @@ pub fn run(led: LedPin) -> ! {
         [const { Connection {
             request: [0; REQUEST_LEN],
             len: 0,
-            last_seen: 0,
+            since: 0,
             active: false,
             closing: false,
         } }; CONNECTIONS])
@@ -283,8 +286,10 @@ fn serve(
         && let Ok(n) = socket.recv_slice(room)
         && n > 0
     {
+        if connection.len == 0 {
+            connection.since = now;
+        }
         connection.len += n;
-        connection.last_seen = now;
     }
 
     let mut answered = false;
@@ -308,7 +313,7 @@ fn serve(
             let consumed = consumed.min(connection.len);
             connection.request.copy_within(consumed..connection.len, 0);
             connection.len -= consumed;
-            connection.last_seen = now;
+            connection.since = now;
             connection.closing = close;
         }
     }
@@ -320,23 +325,24 @@ fn serve(
         while socket.can_recv() && socket.recv(|bytes| (bytes.len(), ())).is_ok() {}
         if socket.send_queue() == 0 && !socket.may_recv() {
             socket.close();
-        } else if clock::reached(now, connection.last_seen.wrapping_add(LINGER_TICKS)) {
+        } else if clock::reached(now, connection.since.wrapping_add(LINGER_TICKS)) {
             socket.abort();
         }
     } else if !socket.may_recv() {
         // The client closed its side: whatever it sent of a request is dropped with it.
         socket.close();
         connection.reset(now);
-    } else if clock::reached(now, connection.last_seen.wrapping_add(IDLE_TICKS))
-        && socket.send_queue() == 0
-    {
-        if connection.len > 0 {
+    } else if clock::reached(now, connection.since.wrapping_add(IDLE_TICKS)) {
+        if socket.send_queue() > 0 {
+            // The client does not take its answer: it cannot hold the socket either.
+            socket.abort();
+        } else if connection.len > 0 {
             let len = timed_out(reply);
             let _ = socket.send_slice(reply.get(..len).unwrap_or_default());
             answered = true;
             connection.closing = true;
             connection.len = 0;
-            connection.last_seen = now;
+            connection.since = now;
         } else {
             // An idle connection between requests: nothing to answer, the socket is freed.
             socket.abort();
