@@ -515,6 +515,30 @@ def malformed(c):
     check("idle connections holding every socket are closed after the idle limit, then clients are served",
           None not in closed_after and isinstance(r, Response) and r.status == 200, (closed_after, r))
 
+    # A client that waits for 100 Continue before its body (RFC 9110 §10.1.1).
+    doc = json.dumps(display).encode()
+    with c.connect() as sock:
+        sock.sendall(b"PUT /config/display HTTP/1.1\r\nExpect: 100-continue\r\n"
+                     + f"Content-Length: {len(doc)}\r\n\r\n".encode())
+        sock.settimeout(5)
+        interim = b""
+        try:
+            while b"\r\n\r\n" not in interim:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                interim += chunk
+            sock.settimeout(IO_TIMEOUT)
+            sock.sendall(doc)
+            r = read_response(sock)
+        except (OSError, ConnectionError) as e:
+            r = e
+    check("Expect: 100-continue gets 100 Continue before the body, then the answer",
+          interim == b"HTTP/1.1 100 Continue\r\n\r\n" and isinstance(r, Response) and r.status == 204,
+          (interim, r))
+    r = c.raw(b"PUT /config/display HTTP/1.1\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}", expect_close=True)
+    check("any other expectation is answered 417", r.status == 417, r)
+
     # Two requests in one packet on one connection: both answered, in order.
     with c.connect() as sock:
         sock.sendall(b"GET /config/wifi HTTP/1.1\r\n\r\nGET /config/display HTTP/1.1\r\n\r\n")

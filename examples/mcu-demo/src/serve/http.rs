@@ -6,7 +6,8 @@
 //!
 //! Framing errors close the connection after their answer: 400 for bytes that are not
 //! HTTP, 431 for a head longer than the request buffer, 413 for a body longer than
-//! [`MAX_BODY`], 501 for a chunked body. The next client finds the firmware serving.
+//! [`MAX_BODY`], 501 for a chunked body, 417 for an expectation other than
+//! `100-continue` (which is met: the connection sends `100 Continue` before the body). The next client finds the firmware serving.
 
 use core::fmt::{self, Write};
 
@@ -170,6 +171,7 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
 
     let mut body_len = None;
     let mut close = request.version == Some(0);
+    let mut expects_continue = false;
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             // Two lengths that disagree would frame the next request differently for
@@ -195,6 +197,17 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
                 "Not Implemented",
                 "chunked bodies are not accepted; send Content-Length",
             );
+        } else if header.name.eq_ignore_ascii_case("expect") {
+            if !header.value.eq_ignore_ascii_case(b"100-continue") {
+                return fail(
+                    out,
+                    received,
+                    417,
+                    "Expectation Failed",
+                    "the only expectation met is 100-continue",
+                );
+            }
+            expects_continue = true;
         } else if header.name.eq_ignore_ascii_case("connection")
             && header.value.eq_ignore_ascii_case(b"close")
         {
@@ -208,7 +221,11 @@ pub fn respond(received: &[u8], now: u32, out: &mut [u8]) -> Framing {
     let end = head + body_len;
     let Some(body) = received.get(head..end) else {
         // The head fits; the body is still on its way.
-        return Framing::Incomplete;
+        return if expects_continue {
+            Framing::Continue
+        } else {
+            Framing::Incomplete
+        };
     };
 
     let method = request.method.unwrap_or_default();

@@ -54,6 +54,9 @@ const LINGER_TICKS: u32 = 2 * clock::TICK_HZ;
 pub enum Framing {
     /// Not a whole request yet.
     Incomplete,
+    /// The head is whole and asks `Expect: 100-continue`; its body is still to come.
+    #[cfg(feature = "serve-http")]
+    Continue,
     /// A request answered: `consumed` bytes of the buffer were the request, `len` bytes
     /// of the reply buffer are the response.
     Answered {
@@ -75,6 +78,8 @@ struct Connection {
     active: bool,
     /// Close once the response has left.
     closing: bool,
+    /// Whether the request being received was sent `100 Continue`.
+    continued: bool,
 }
 
 impl Connection {
@@ -82,6 +87,7 @@ impl Connection {
         self.len = 0;
         self.since = now;
         self.closing = false;
+        self.continued = false;
     }
 }
 
@@ -172,6 +178,7 @@ pub fn run(led: LedPin) -> ! {
             since: 0,
             active: false,
             closing: false,
+            continued: false,
         } }; CONNECTIONS])
     else {
         report::fail("the connections are taken once")
@@ -296,25 +303,37 @@ fn serve(
     // One response in flight at a time: the next request waits until it is acknowledged.
     if !connection.closing && socket.send_queue() == 0 && connection.len > 0 {
         let received = connection.request.get(..connection.len).unwrap_or_default();
-        if let Framing::Answered {
-            consumed,
-            len,
-            close,
-        } = respond(received, now, reply)
-        {
-            answered = true;
-            let out = reply.get(..len).unwrap_or_default();
-            if socket.send_slice(out) != Ok(out.len()) {
-                // The send window is empty, so only an oversized reply gets here.
-                socket.abort();
-                connection.reset(now);
-                return true;
+        match respond(received, now, reply) {
+            Framing::Incomplete => {}
+            // RFC 9110 §10.1.1: the client waits (a while) for this before its body.
+            #[cfg(feature = "serve-http")]
+            Framing::Continue => {
+                if !connection.continued {
+                    let _ = socket.send_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    connection.continued = true;
+                    answered = true;
+                }
             }
-            let consumed = consumed.min(connection.len);
-            connection.request.copy_within(consumed..connection.len, 0);
-            connection.len -= consumed;
-            connection.since = now;
-            connection.closing = close;
+            Framing::Answered {
+                consumed,
+                len,
+                close,
+            } => {
+                answered = true;
+                let out = reply.get(..len).unwrap_or_default();
+                if socket.send_slice(out) != Ok(out.len()) {
+                    // The send window is empty, so only an oversized reply gets here.
+                    socket.abort();
+                    connection.reset(now);
+                    return true;
+                }
+                let consumed = consumed.min(connection.len);
+                connection.request.copy_within(consumed..connection.len, 0);
+                connection.len -= consumed;
+                connection.since = now;
+                connection.closing = close;
+                connection.continued = false;
+            }
         }
     }
 
