@@ -1255,6 +1255,8 @@ fn submission<const P: usize, const O: usize>(
     }
 }
 
+mod restore;
+
 #[cfg(test)]
 mod tests;
 
