@@ -40,7 +40,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, GetOptions, KeyValue, PutOptions, Txn, TxnOp,
+    TxnOpResponse,
+};
 use lockwarden::http::{BodyFormat, Disclosure, Outcome, Refusal, Request};
 use lockwarden::{
     ActiveLock, Depth, LockTable, LockToken, Path, Policy, Scope, Tick, Ticks, Timeout,
@@ -59,9 +62,11 @@ const ATTEMPTS: u32 = 24;
 /// The `Retry-After` of a 503 when etcd cannot be reached, in seconds.
 const RETRY_AFTER_SECS: u32 = 2;
 
-/// A write made in the transaction of its lock check: given the etcd revision the locks
-/// were read at, its own guards and its operations.
-pub type GuardedWrite = dyn FnMut(i64) -> (Vec<Compare>, Vec<TxnOp>) + Send;
+/// A write made in the transaction of its lock check: given the value of its key read
+/// with the locks (at the same revision; `None` when absent), its own guards and its
+/// operations, or `None` when the application refuses the write after all (it keeps
+/// its reason).
+pub type GuardedWrite = dyn FnMut(Option<&KeyValue>) -> Option<(Vec<Compare>, Vec<TxnOp>)> + Send;
 
 /// Why the etcd store could not answer.
 #[derive(Debug)]
@@ -225,22 +230,24 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
     }
 
     /// Like [`EtcdLockStore::check`] for a write, which, when the locks allow it, is made
-    /// in the same etcd transaction as the check: `write(revision)` gives the guards and
-    /// the operations of the write, given the revision the locks were read at. The
+    /// in the same etcd transaction as the check: `key` is read with the locks, and
+    /// `write` gives the guards and the operations of the write from its value. The
     /// transaction succeeds only if no lock changed since that read and the write's own
     /// guards hold, so no write slips in after its lock expired, was released or was
-    /// taken over. Returns the outcome and, when allowed, the etcd transaction's answer.
+    /// taken over; otherwise the read, check and write start again. Returns the outcome
+    /// and, when the write was made, the etcd transaction's answer.
     pub async fn check_and_write(
         &self,
         request: &Request<'_>,
+        key: &str,
         write: &mut GuardedWrite,
     ) -> Result<(Outcome<P, O>, Option<etcd_client::TxnResponse>), StoreError> {
-        self.decide(request, Some(write)).await
+        self.decide(request, Some((key, write))).await
     }
 
     /// Every live lock, read now.
     pub async fn locks(&self) -> Result<Vec<LockSnapshot<P>>, StoreError> {
-        let snapshot = self.read().await?;
+        let (snapshot, _) = self.read(None).await?;
         Ok(snapshot
             .locks
             .iter()
@@ -255,7 +262,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         path: &Path<P>,
         viewer: Option<&str>,
     ) -> Result<String, StoreError> {
-        let snapshot = self.read().await?;
+        let (snapshot, _) = self.read(None).await?;
         let table = self.table_of(&snapshot)?;
         let mut xml = String::new();
         let _ = lockwarden::http::write_lockdiscovery(
@@ -270,7 +277,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
     async fn decide(
         &self,
         request: &Request<'_>,
-        mut write: Option<&mut GuardedWrite>,
+        mut write: Option<(&str, &mut GuardedWrite)>,
     ) -> Result<(Outcome<P, O>, Option<etcd_client::TxnResponse>), StoreError> {
         if request.method.is_read() && request.if_header.is_none() {
             // Such a request consults no lock: the core decides it on an empty table.
@@ -283,7 +290,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 let jitter = u64::from(random_u32() % 8);
                 tokio::time::sleep(Duration::from_millis(2 + jitter * u64::from(attempt))).await;
             }
-            let snapshot = self.read().await?;
+            let (snapshot, value) = self.read(write.as_ref().map(|(key, _)| *key)).await?;
             let mut table = self.table_of(&snapshot)?;
             let mut seed = [0u8; 16];
             // Without entropy the table refuses to grant (Unseeded), which is an answer.
@@ -347,8 +354,12 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 ops.push(TxnOp::put(key, encode(lock), Some(options)));
             }
             let allowed = outcome.is_allowed();
-            if let (true, Some(write)) = (allowed, write.as_mut()) {
-                let (write_guards, write_ops) = write(snapshot.revision);
+            if let (true, Some((_, write))) = (allowed, write.as_mut()) {
+                let Some((write_guards, write_ops)) = write(value.as_ref()) else {
+                    // The application refused the write: nothing of this attempt stays.
+                    self.revoke(&new_leases).await;
+                    return Ok((outcome, None));
+                };
                 guards.extend(write_guards);
                 ops.extend(write_ops);
             }
@@ -384,17 +395,34 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         }
     }
 
-    /// One range read of the lock keys, and the time left of each lease.
-    async fn read(&self) -> Result<Snapshot<P>, StoreError> {
-        let response = self
+    /// One range read of the lock keys (and of `extra`, at the same revision), and the
+    /// time left of each lease.
+    async fn read(
+        &self,
+        extra: Option<&str>,
+    ) -> Result<(Snapshot<P>, Option<KeyValue>), StoreError> {
+        let locks = TxnOp::get(
+            self.locks_prefix.as_str(),
+            Some(GetOptions::new().with_prefix()),
+        );
+        let mut reads = vec![locks];
+        reads.extend(extra.map(|key| TxnOp::get(key, None)));
+        let answer = self
             .client
             .kv_client()
-            .get(
-                self.locks_prefix.as_str(),
-                Some(GetOptions::new().with_prefix()),
-            )
+            .txn(Txn::new().and_then(reads))
             .await?;
-        let revision = response.header().map_or(0, |h| h.revision());
+        let revision = answer.header().map_or(0, |h| h.revision());
+        let mut gets = answer.op_responses().into_iter().filter_map(|r| match r {
+            TxnOpResponse::Get(get) => Some(get),
+            _ => None,
+        });
+        let Some(response) = gets.next() else {
+            return Err(StoreError::Corrupt {
+                key: self.locks_prefix.clone(),
+            });
+        };
+        let value = gets.next().and_then(|get| get.kvs().first().cloned());
         let mut locks = Vec::with_capacity(response.kvs().len());
         // In the order they were granted, so that the table lists them (and picks which
         // conflict to report) as the table that granted them would.
@@ -428,7 +456,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             lock.lease = kv.lease();
             locks.push(lock);
         }
-        Ok(Snapshot { revision, locks })
+        Ok((Snapshot { revision, locks }, value))
     }
 
     /// A table holding the snapshot's locks, for the core to decide on.

@@ -6,9 +6,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use lockwarden::http::{Disclosure, Outcome, Request};
+use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Refusal, Request};
 
+use crate::body::{BodyLimits, read_body};
+use crate::lockinfo::{LockBody, LockInfoLimits, parse_lock_body};
 use crate::manager::LockManager;
+use crate::request::{Resources, check_request, method_of};
+use crate::response::LockResponse;
 
 /// The future of a [`LockStore::check`].
 pub type CheckFuture<'a, const P: usize, const O: usize> =
@@ -42,4 +46,54 @@ impl<const N: usize, const P: usize, const O: usize> LockStore<P, O> for LockMan
     fn disclosure(&self) -> Disclosure {
         LockManager::disclosure(self)
     }
+}
+
+/// Answers a WebDAV `LOCK` or `UNLOCK` on `store`, as [`LockManager::respond`] does on
+/// the manager's table: reads and parses the `lockinfo` body (bounded), and lets the
+/// core decide.
+pub async fn respond<const P: usize, const O: usize>(
+    store: &dyn LockStore<P, O>,
+    request: http::Request<axum::body::Body>,
+    resources: &Resources,
+) -> LockResponse<P, O> {
+    let (parts, body) = request.into_parts();
+    let method = method_of(&parts.method);
+    let accept = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .map(|v| v.as_bytes());
+    let limits = BodyLimits {
+        max_bytes: LockInfoLimits::DEFAULT.max_bytes,
+        ..BodyLimits::DEFAULT
+    };
+    let bytes = match read_body(&parts, body, limits).await {
+        Ok(bytes) => bytes,
+        Err(error) => return LockResponse::new(error.outcome(&parts), store.disclosure()),
+    };
+    let refused = |refusal| Outcome::Refused {
+        refusal,
+        format: BodyFormat::negotiate(method, accept),
+    };
+    if method == Method::Unlock && !bytes.is_empty() {
+        // RFC 4918 §9.11 defines no body for UNLOCK (§8.4).
+        let outcome = refused(Refusal::UnexpectedBody { method });
+        return LockResponse::new(outcome, store.disclosure());
+    }
+    let lock_body = match method {
+        Method::Lock => match parse_lock_body(&bytes) {
+            Ok(lock_body) => Some(lock_body),
+            Err(error) => {
+                let outcome = refused(Refusal::BadLockInfo(error.kind()));
+                return LockResponse::new(outcome, store.disclosure());
+            }
+        },
+        _ => None,
+    };
+    let lockinfo = match &lock_body {
+        Some(LockBody::Create(info)) => Some(info),
+        Some(LockBody::Refresh) | None => None,
+    };
+    let request = check_request(&parts, resources, lockinfo);
+    let outcome = store.check(&request).await;
+    LockResponse::new(outcome, store.disclosure())
 }
