@@ -66,7 +66,8 @@ const RETRY_AFTER_SECS: u32 = 2;
 /// with the locks (at the same revision; `None` when absent), its own guards and its
 /// operations, or `None` when the application refuses the write after all (it keeps
 /// its reason).
-pub type GuardedWrite = dyn FnMut(Option<&KeyValue>) -> Option<(Vec<Compare>, Vec<TxnOp>)> + Send;
+pub type GuardedWrite<'a> =
+    dyn FnMut(Option<&KeyValue>) -> Option<(Vec<Compare>, Vec<TxnOp>)> + Send + 'a;
 
 /// Why the etcd store could not answer.
 #[derive(Debug)]
@@ -240,7 +241,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         &self,
         request: &Request<'_>,
         key: &str,
-        write: &mut GuardedWrite,
+        write: &mut GuardedWrite<'_>,
     ) -> Result<(Outcome<P, O>, Option<etcd_client::TxnResponse>), StoreError> {
         self.decide(request, Some((key, write))).await
     }
@@ -277,7 +278,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
     async fn decide(
         &self,
         request: &Request<'_>,
-        mut write: Option<(&str, &mut GuardedWrite)>,
+        mut write: Option<(&str, &mut GuardedWrite<'_>)>,
     ) -> Result<(Outcome<P, O>, Option<etcd_client::TxnResponse>), StoreError> {
         if request.method.is_read() && request.if_header.is_none() {
             // Such a request consults no lock: the core decides it on an empty table.
