@@ -28,6 +28,8 @@ run() {
         tail -n 150 "$log"
         exit 1
     fi
-    grep -E '^(test |test result|     Running)' "$log"
+    grep -E '^(test |test result|     Running|fleet: |member [0-9])' "$log"
 }
-run std cargo test -p lockwarden-std --features etcd --test etcd_equivalence
+# --nocapture: the tests print what they measured (updates acknowledged, lost, killed).
+run std cargo test -p lockwarden-std --features etcd --test etcd_equivalence -- --nocapture
+run fleet cargo test -p config-server --features etcd --test fleet -- --nocapture

@@ -37,7 +37,7 @@
 //! A read without an `If` header consults no lock and is decided without etcd.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use etcd_client::{
@@ -59,6 +59,10 @@ const NOW: Tick = Tick(0);
 /// Read, check and commit attempts before a request that keeps losing the race to other
 /// replicas is answered 503.
 const ATTEMPTS: u32 = 24;
+/// Requests to a member that cannot be reached, tried again on the next member, before a
+/// request is answered 503.
+const MEMBER_FAILURES: u32 = 8;
+const MEMBER_FAILURE_PAUSE: Duration = Duration::from_millis(20);
 /// The `Retry-After` of a 503 when etcd cannot be reached, in seconds.
 const RETRY_AFTER_SECS: u32 = 2;
 
@@ -114,7 +118,7 @@ pub struct EtcdLockStore<
     const P: usize = DEFAULT_PATH_LEN,
     const O: usize = DEFAULT_OWNER_LEN,
 > {
-    client: Client,
+    members: std::sync::Arc<Members>,
     locks_prefix: String,
     policy: Policy,
     show_owners: std::sync::Arc<AtomicBool>,
@@ -123,7 +127,7 @@ pub struct EtcdLockStore<
 impl<const N: usize, const P: usize, const O: usize> Clone for EtcdLockStore<N, P, O> {
     fn clone(&self) -> Self {
         EtcdLockStore {
-            client: self.client.clone(),
+            members: std::sync::Arc::clone(&self.members),
             locks_prefix: self.locks_prefix.clone(),
             policy: self.policy,
             show_owners: std::sync::Arc::clone(&self.show_owners),
@@ -137,6 +141,13 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for EtcdLockStor
             .field("locks_prefix", &self.locks_prefix)
             .finish_non_exhaustive()
     }
+}
+
+/// A client per etcd member, and the one in use: requests go to one member until it
+/// cannot be reached (each member forwards writes to the leader).
+struct Members {
+    clients: Vec<Client>,
+    preferred: AtomicUsize,
 }
 
 /// A lock as read from etcd.
@@ -187,23 +198,58 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         policy: Policy,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let endpoints: Vec<&str> = endpoints.iter().map(AsRef::as_ref).collect();
         let options = ConnectOptions::new()
             .with_timeout(timeout)
             .with_connect_timeout(timeout);
-        let client = Client::connect(endpoints, Some(options)).await?;
+        let mut clients = Vec::new();
+        for endpoint in endpoints {
+            clients.push(Client::connect([endpoint.as_ref()], Some(options.clone())).await?);
+        }
+        if clients.is_empty() {
+            return Err(StoreError::Etcd(etcd_client::Error::InvalidArgs(
+                "no etcd endpoint".into(),
+            )));
+        }
         Ok(EtcdLockStore {
-            client,
+            members: std::sync::Arc::new(Members {
+                clients,
+                preferred: AtomicUsize::new(0),
+            }),
             locks_prefix: format!("{prefix}locks/"),
             policy,
             show_owners: std::sync::Arc::new(AtomicBool::new(true)),
         })
     }
 
-    /// The etcd client, for the application's own keys (such as the configuration that
-    /// guarded writes change).
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// An etcd client on the member the store talks to now, for the application's own
+    /// keys (such as the configuration that guarded writes change). After a failure to
+    /// reach it, call [`EtcdLockStore::fail_over`].
+    pub fn client(&self) -> Client {
+        self.member().1
+    }
+
+    /// The member in use and its client.
+    fn member(&self) -> (usize, Client) {
+        let members = &self.members;
+        let index = members.preferred.load(Ordering::Relaxed) % members.clients.len();
+        (index, members.clients[index].clone())
+    }
+
+    /// Moves on to the next member after `client()` could not reach the current one.
+    pub fn fail_over(&self) {
+        let (index, _) = self.member();
+        self.fail_over_from(index);
+    }
+
+    fn fail_over_from(&self, index: usize) {
+        // Once per failure seen, however many requests saw it.
+        let next = (index + 1) % self.members.clients.len();
+        let _ = self.members.preferred.compare_exchange(
+            index,
+            next,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// The policy locks are granted under.
@@ -285,13 +331,29 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             let mut empty = Box::new(LockTable::<N, P, O>::new(self.policy));
             return Ok((lockwarden::http::check(&mut empty, NOW, request), None));
         }
-        for attempt in 0..ATTEMPTS {
+        // Failures to reach a member: the next attempt may go to another.
+        let mut failures = 0;
+        let mut attempt = 0;
+        while attempt < ATTEMPTS {
             if attempt > 0 {
                 // Let the replica that won the race finish; spread the retries.
                 let jitter = u64::from(random_u32() % 8);
                 tokio::time::sleep(Duration::from_millis(2 + jitter * u64::from(attempt))).await;
             }
-            let (snapshot, value) = self.read(write.as_ref().map(|(key, _)| *key)).await?;
+            attempt += 1;
+            let (member, _) = self.member();
+            let (snapshot, value) = match self.read(write.as_ref().map(|(key, _)| *key)).await {
+                Ok(read) => read,
+                // Reading again, on the next member, is harmless.
+                Err(StoreError::Etcd(_)) if failures < MEMBER_FAILURES => {
+                    self.fail_over_from(member);
+                    failures += 1;
+                    attempt -= 1;
+                    tokio::time::sleep(MEMBER_FAILURE_PAUSE).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut table = self.table_of(&snapshot)?;
             let mut seed = [0u8; 16];
             // Without entropy the table refuses to grant (Unseeded), which is an answer.
@@ -326,6 +388,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                     old_leases.push(stored.lease);
                 }
             }
+            let mut lease_failed = false;
             for lock in &after {
                 let existing = snapshot.locks.iter().find(|s| s.token == lock.token);
                 let key = match existing {
@@ -348,11 +411,29 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 let mut options = PutOptions::new();
                 if let Some(ticks) = lock.timeout.ticks() {
                     let secs = i64::from(ticks.as_secs_ceil(TICK_HZ).max(1));
-                    let lease = self.client.lease_client().grant(secs, None).await?.id();
+                    let lease = match self.client().lease_client().grant(secs, None).await {
+                        Ok(lease) => lease.id(),
+                        Err(e) => {
+                            self.revoke(&new_leases).await;
+                            if failures < MEMBER_FAILURES {
+                                // A lease granted unanswered only expires unused.
+                                self.fail_over_from(member);
+                                failures += 1;
+                                attempt -= 1;
+                                lease_failed = true;
+                                break;
+                            }
+                            return Err(e.into());
+                        }
+                    };
                     new_leases.push(lease);
                     options = options.with_lease(lease);
                 }
                 ops.push(TxnOp::put(key, encode(lock), Some(options)));
+            }
+            if lease_failed {
+                tokio::time::sleep(MEMBER_FAILURE_PAUSE).await;
+                continue;
             }
             let allowed = outcome.is_allowed();
             if let (true, Some((_, write))) = (allowed, write.as_mut()) {
@@ -368,7 +449,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 return Ok((outcome, None));
             }
             let committed = self
-                .client
+                .client()
                 .kv_client()
                 .txn(Txn::new().when(guards).and_then(ops))
                 .await;
@@ -376,6 +457,15 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 Ok(response) => response,
                 Err(e) => {
                     self.revoke(&new_leases).await;
+                    // Only a transaction that never left this process may be tried again:
+                    // any other may have been applied.
+                    if never_sent(&e) && failures < MEMBER_FAILURES {
+                        self.fail_over_from(member);
+                        failures += 1;
+                        attempt -= 1;
+                        tokio::time::sleep(MEMBER_FAILURE_PAUSE).await;
+                        continue;
+                    }
                     return Err(e.into());
                 }
             };
@@ -392,7 +482,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
     /// Revokes leases no key needs any more; a failure leaves them to expire.
     async fn revoke(&self, leases: &[i64]) {
         for &lease in leases.iter().filter(|&&l| l != 0) {
-            let _ = self.client.lease_client().revoke(lease).await;
+            let _ = self.client().lease_client().revoke(lease).await;
         }
     }
 
@@ -409,7 +499,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         let mut reads = vec![locks];
         reads.extend(extra.map(|key| TxnOp::get(key, None)));
         let answer = self
-            .client
+            .client()
             .kv_client()
             .txn(Txn::new().and_then(reads))
             .await?;
@@ -436,7 +526,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             };
             if kv.lease() != 0 {
                 let ttl = self
-                    .client
+                    .client()
                     .lease_client()
                     .time_to_live(kv.lease(), None)
                     .await?
@@ -506,6 +596,16 @@ fn snapshot_of<const P: usize>(lock: &ActiveLock<'_, P>) -> LockSnapshot<P> {
         token: lock.token,
         timeout: lock.timeout,
         remaining: lock.remaining,
+    }
+}
+
+/// Whether a request failed before any member could have received it (no connection).
+fn never_sent(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::GRpcStatus(status) => {
+            status.code() == tonic::Code::Unavailable && status.message() == "tcp connect error"
+        }
+        _ => false,
     }
 }
 

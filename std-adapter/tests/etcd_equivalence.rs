@@ -430,3 +430,39 @@ async fn without_etcd_locks_and_writes_fail_closed_with_503_and_reads_without_if
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_keeps_deciding_when_one_member_of_three_is_killed() {
+    let mut cluster = EtcdCluster::start(3);
+    let store = store(&cluster, "/member-killed/").await;
+    let lock = Request::new(Method::Lock, b"/config").lockinfo(Scope::Exclusive, "x");
+    let Outcome::Granted { lock: held, .. } = store.check(&lock).await else {
+        panic!("not granted")
+    };
+    for member in 0..3 {
+        cluster.kill(member);
+        let started = std::time::Instant::now();
+        let mut answers = Vec::new();
+        for _ in 0..20 {
+            answers.push(
+                store
+                    .check(&Request::new(Method::Put, b"/config/x"))
+                    .await
+                    .status()
+                    .0,
+            );
+        }
+        eprintln!(
+            "member {member} killed: {answers:?} in {:?}",
+            started.elapsed()
+        );
+        assert!(
+            answers.iter().filter(|&&s| s == 423).count() >= 15,
+            "{answers:?}"
+        );
+        cluster.restart(member);
+    }
+    let token = format!("<{}>", held.token);
+    let unlock = Request::new(Method::Unlock, b"/config").header("Lock-Token", token.as_bytes());
+    assert!(matches!(store.check(&unlock).await, Outcome::Unlocked));
+}

@@ -79,12 +79,24 @@ impl Fleet {
 
     /// Reads the document from etcd into `changes`, if it changed since the last read.
     pub async fn sync(&self, changes: &Changes) -> Result<(), StoreError> {
-        let response = self
-            .store
-            .client()
-            .kv_client()
-            .get(self.document_key.as_str(), None)
-            .await?;
+        let mut tries = 0;
+        let response = loop {
+            match self
+                .store
+                .client()
+                .kv_client()
+                .get(self.document_key.as_str(), None)
+                .await
+            {
+                Ok(response) => break response,
+                // A read may go to the next member.
+                Err(_) if tries < 3 => {
+                    tries += 1;
+                    self.store.fail_over();
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let Some(kv) = response.kvs().first() else {
             return Err(StoreError::Corrupt {
                 key: self.document_key.clone(),
