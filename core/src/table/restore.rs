@@ -75,3 +75,74 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::LockRequest;
+
+    type Table = LockTable<4, 32, 16>;
+
+    fn granting() -> (Table, Path<32>) {
+        let mut table = Table::new(Policy::new(1000));
+        table.seed_tokens([9; 16]);
+        let path = Path::new("/config").unwrap();
+        let lock = LockRequest::exclusive(&path, "alice")
+            .depth(Depth::Infinity)
+            .principal("alice")
+            .timeout(Timeout::Finite(Ticks(60_000)));
+        table.lock(Tick(0), &lock).unwrap();
+        (table, path)
+    }
+
+    #[test]
+    fn a_restored_lock_refuses_what_the_granting_table_refuses_and_expires_with_its_time_left() {
+        let (original, _) = granting();
+        let listed = original.locks(Tick(20_000)).next().unwrap();
+        let mut copy = Table::new(Policy::new(1000));
+        // Another clock: the copy's now is unrelated to the original's.
+        copy.restore(Tick(u32::MAX - 5), &listed).unwrap();
+        let wifi = Path::new("/config/wifi").unwrap();
+        let in_copy = copy.authorize(Tick(u32::MAX - 5), &wifi, Access::Resource, &[], None);
+        let in_original = original.authorize(Tick(20_000), &wifi, Access::Resource, &[], None);
+        assert_eq!(in_copy, in_original);
+        let lock = copy.locks(Tick(u32::MAX - 5)).next().unwrap();
+        assert_eq!(lock.timeout, Timeout::Finite(Ticks(60_000)));
+        assert_eq!(lock.remaining, Timeout::Finite(Ticks(40_000)));
+        assert_eq!(lock.principal, Some("alice"));
+        assert_eq!(copy.len(Tick(u32::MAX - 5) + Ticks(39_999)), 1);
+        assert_eq!(copy.len(Tick(u32::MAX - 5) + Ticks(40_000)), 0);
+    }
+
+    #[test]
+    fn a_lock_without_time_left_or_already_held_is_not_restored() {
+        let (original, _) = granting();
+        let listed = original.locks(Tick(0)).next().unwrap();
+        let mut copy = Table::new(Policy::new(1000));
+        let spent = ActiveLock {
+            remaining: Timeout::Finite(Ticks(0)),
+            ..listed
+        };
+        copy.restore(Tick(0), &spent).unwrap();
+        assert_eq!(copy.len(Tick(0)), 0);
+        copy.restore(Tick(0), &listed).unwrap();
+        copy.restore(Tick(0), &listed).unwrap();
+        assert_eq!(copy.len(Tick(0)), 1);
+    }
+
+    #[test]
+    fn restoring_into_a_full_table_says_so() {
+        let (original, _) = granting();
+        let listed = original.locks(Tick(0)).next().unwrap();
+        let mut copy: LockTable<1, 32, 16> = LockTable::new(Policy::new(1000));
+        copy.restore(Tick(0), &listed).unwrap();
+        let other = ActiveLock {
+            token: LockToken::from_bytes([1; 16]),
+            ..listed
+        };
+        assert!(matches!(
+            copy.restore(Tick(0), &other),
+            Err(LockError::TableFull { .. })
+        ));
+    }
+}
