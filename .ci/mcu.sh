@@ -2,6 +2,8 @@
 # The microcontroller demo: installs what it needs (only what is missing), runs the LED
 # driver's host tests, builds each firmware variant, boots each under QEMU and checks its
 # exit code and the lines it must print. A deliberately broken variant must exit non-zero.
+# The configuration-API firmware is served under QEMU and driven over a host TCP port by
+# check-serve.py; a build without its lock layer must fail that check.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,16 +34,22 @@ fi
 cd "$demo"
 
 # --- host side ----------------------------------------------------------------------------
-# The workspace's default target is thumb; the LED driver's tests run on the host.
-cargo fmt --check -p mcu-demo -p lock-indicator
-cargo test --quiet --target x86_64-unknown-linux-gnu -p lock-indicator
-cargo clippy --quiet --target x86_64-unknown-linux-gnu -p lock-indicator --all-targets -- -D warnings
+# The workspace's default target is thumb; the LED driver's and the lockinfo reader's tests
+# run on the host.
+cargo fmt --check -p mcu-demo -p lock-indicator -p lockinfo
+cargo test --quiet --target x86_64-unknown-linux-gnu -p lock-indicator -p lockinfo
+cargo clippy --quiet --target x86_64-unknown-linux-gnu -p lock-indicator -p lockinfo --all-targets \
+    -- -D warnings
 cargo clippy --quiet --release -- -D warnings
 for features in board-lm3s6965evb board-lm3s6965evb,table board-lm3s6965evb,http,defmt; do
     cargo clippy --quiet --release --no-default-features --features "$features" -- -D warnings
 done
 cargo clippy --quiet --release --target thumbv6m-none-eabi --no-default-features \
     --features board-microbit,http -- -D warnings
+# The configuration API and its layers (transport, HTTP parser, JSON) on their own.
+for features in net serve-http serve-json serve; do
+    cargo clippy --quiet --release --no-default-features --features "$features" -- -D warnings
+done
 
 # --- firmware -----------------------------------------------------------------------------
 mkdir -p "$out"
@@ -97,7 +105,7 @@ story=(
     'ok   the LED is on while A.s lock is held'
     'ok   B.s write to /config/network/wifi is refused with 423 Locked'
     'ok   A.s write to /config/network/wifi with its token is allowed'
-    'ok   A.s refresh restarts its 40 ticks'
+    'ok   A.s refresh restarts its 1000 ticks'
     'tick [0-9]+: A.s lock expired with no unlock; the LED went off at tick [0-9]+'
     'ok   the lock expires by SysTick ticks and the LED goes off at that tick'
     'ok   after the expiry B.s write succeeds'
@@ -139,6 +147,36 @@ run microbit-spin microbit text 0 "mcu-demo on microbit \(Cortex-M0\).*" "${stor
 # A dead or lying demo must not pass: the broken expectation ends the run with exit 1.
 run wrong lm3s6965evb text 1 \
     'FAIL B.s write to /config/network/wifi is accepted while A holds the lock \(wrong on purpose\)'
+
+# serve NAME FEATURES PARTS EXPECTED_EXIT LINE...: the configuration API under QEMU, driven
+# over a host port by check-serve.py (HTTP exchanges, malformed requests, expiry by ticks);
+# each LINE (an extended regular expression) must match a whole line of its report.
+serve() {
+    local name=$1 features=$2 parts=$3 expected=$4 t0=$SECONDS code=0 verdict=ok missing=()
+    shift 4
+    timeout 600 python3 "$demo/check-serve.py" --features "$features" --parts "$parts" \
+        --keep-log "$out/$name.qemu.log" >"$out/$name.log" 2>&1 || code=$?
+    for line in "$@"; do
+        grep -Eqx -- "$line" "$out/$name.log" || missing+=("$line")
+    done
+    if [ "$code" -ne "$expected" ] || [ ${#missing[@]} -gt 0 ]; then
+        verdict=FAILED
+        failures=$((failures + 1))
+        say "$name: exit $code (expected $expected); output:"
+        sed 's/^/    /' "$out/$name.log" "$out/$name.qemu.log"
+        for line in "${missing[@]}"; do say "$name: no line matches: $line"; done
+    fi
+    summary+=("$(printf '%-18s %-12s exit %3d (expected %d)  %2ds  %s' \
+        "$name" "lm3s6965evb" "$code" "$expected" $((SECONDS - t0)) "$verdict")")
+}
+serve serve "board-lm3s6965evb,serve" story,webdav,malformed,parallel,rate 0 'serve: [0-9]+ passed, 0 failed'
+grep -E '^(rate|serve):' "$out/serve.log" | sed 's/^/mcu: /' || true
+# Without the lock layer the same exchanges must fail, and fail on the locks: the firmware
+# serves, but grants no lock and refuses no write.
+serve serve-no-locks "board-lm3s6965evb,serve-json" story 1 \
+    'ok   the firmware answers on 127\.0\.0\.1:[0-9]+' \
+    "FAIL A.s LOCK is granted \(200\) with a Lock-Token" \
+    "FAIL B.s PUT without the token is refused with 423 Locked"
 
 for line in "${summary[@]}"; do say "$line"; done
 if [ "$failures" -gt 0 ]; then

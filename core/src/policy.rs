@@ -114,15 +114,18 @@ impl Policy {
     }
 
     /// The timeout granted for a request: the default when none is asked, finite
-    /// requests clamped to `1..=max_timeout`, `Infinite` as the policy says.
+    /// requests clamped to `max_timeout`, `Infinite` as the policy says; and never less
+    /// than [`Policy::min_timeout`], one second, so that no lock is born expired
+    /// (`Timeout: Second-0` is granted as `Second-1`).
     ///
     /// # Examples
     ///
     /// ```
     /// use lockwarden::{Policy, Ticks, Timeout};
-    /// let p = Policy::new(1);
+    /// let p = Policy::new(1000);
     /// assert_eq!(p.grant(None), Timeout::Finite(p.default_timeout));
-    /// assert_eq!(p.grant(Some(Timeout::Finite(Ticks(0)))), Timeout::Finite(Ticks(1)));
+    /// assert_eq!(p.grant(Some(Timeout::Finite(Ticks(0)))), Timeout::Finite(Ticks(1000)));
+    /// assert_eq!(p.grant(Some(Timeout::Finite(Ticks(400)))), Timeout::Finite(Ticks(1000)));
     /// ```
     pub const fn grant(&self, requested: Option<Timeout>) -> Timeout {
         let max = clamp_timeout(self.max_timeout);
@@ -135,8 +138,23 @@ impl Policy {
             },
         };
         let ticks = if ticks.0 > max.0 { max } else { ticks };
-        // A lock that is expired when granted protects nothing.
-        Timeout::Finite(if ticks.0 == 0 { Ticks(1) } else { ticks })
+        // A lock that expires before its holder can use the token protects nothing; the
+        // minimum wins over a smaller maximum.
+        let min = self.min_timeout();
+        Timeout::Finite(if ticks.0 < min.0 { min } else { ticks })
+    }
+
+    /// The shortest timeout granted: one second (at least one tick).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{Policy, Ticks};
+    /// assert_eq!(Policy::new(32_768).min_timeout(), Ticks(32_768));
+    /// assert_eq!(Policy::new(0).min_timeout(), Ticks(1));
+    /// ```
+    pub const fn min_timeout(&self) -> Ticks {
+        clamp_timeout(Ticks(if self.tick_hz == 0 { 1 } else { self.tick_hz }))
     }
 }
 

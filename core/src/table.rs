@@ -492,8 +492,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         Ok(Granted { token, timeout })
     }
 
-    /// Extends the live lock with `token` that covers `path` by a new timeout, counted
-    /// from `now` (RFC 4918 §9.10.2).
+    /// Restarts the timer of the live lock with `token` that covers `path`, counted from
+    /// `now`: with `timeout` when one is asked (under the policy), otherwise with the
+    /// timeout the lock was granted (RFC 4918 §6.6, §9.10.2: a refresh resets the timeout
+    /// unless the client asks for a new one).
     ///
     /// # Examples
     ///
@@ -504,8 +506,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// let p = Path::new("/config").unwrap();
     /// let lock = LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(100)));
     /// let g = table.lock(Tick(0), &lock).unwrap();
-    /// table.refresh(Tick(90), &p, &g.token, None, Some(Timeout::Finite(Ticks(100)))).unwrap();
-    /// assert_eq!(table.find(Tick(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Ticks(40)));
+    /// table.refresh(Tick(90), &p, &g.token, None, Some(Timeout::Finite(Ticks(1000)))).unwrap();
+    /// assert_eq!(table.find(Tick(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Ticks(940)));
+    /// // Without a timeout, the lock keeps the one it was granted.
+    /// let again = table.refresh(Tick(500), &p, &g.token, None, None).unwrap();
+    /// assert_eq!(again.timeout, Timeout::Finite(Ticks(1000)));
     /// ```
     pub fn refresh(
         &mut self,
@@ -517,13 +522,17 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     ) -> Result<Granted, RefreshError> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
         let index = self.find_index(now, path, token);
-        let timeout = self.policy.grant(timeout);
+        let policy = self.policy;
         let Some(slot) = self.slots.get_mut(usize::from(index)) else {
             return Err(RefreshError::NoSuchLock);
         };
         if !slot.held_by(principal) {
             return Err(RefreshError::Forbidden);
         }
+        let timeout = match timeout {
+            None => slot.timeout,
+            asked => policy.grant(asked),
+        };
         slot.granted = now;
         slot.timeout = timeout;
         self.unlink_deadline(index);
@@ -742,9 +751,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5)))).unwrap();
-    /// assert_eq!(table.len(Tick(4)), 1);
-    /// assert_eq!(table.len(Tick(5)), 0);
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
+    /// assert_eq!(table.len(Tick(4_999)), 1);
+    /// assert_eq!(table.len(Tick(5_000)), 0);
     /// ```
     pub fn len(&self, now: Tick) -> usize {
         self.live(now).count()
@@ -809,8 +818,8 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5)))).unwrap();
-    /// assert_eq!(table.purge(Tick(5)), 1);
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
+    /// assert_eq!(table.purge(Tick(5_000)), 1);
     /// ```
     pub fn purge(&mut self, now: Tick) -> usize {
         self.purge_up_to(now, usize::MAX)
@@ -827,8 +836,8 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// table.seed_tokens([3; 16]);
     /// assert_eq!(table.next_expiry(Tick(0)), None);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(50)))).unwrap();
-    /// assert_eq!(table.next_expiry(Tick(20)), Some(Ticks(30)));
+    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
+    /// assert_eq!(table.next_expiry(Tick(2_000)), Some(Ticks(3_000)));
     /// ```
     pub fn next_expiry(&mut self, now: Tick) -> Option<Ticks> {
         self.purge(now);

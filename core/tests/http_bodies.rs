@@ -4,7 +4,7 @@
 
 use lockwarden::http::{
     BodyFormat, Disclosure, Expiry, HeaderError, IfError, IfErrorKind, LockDetails, LockInfoError,
-    Method, Outcome, PathSource, Refusal, TimeoutError, may_see_token, write_lockdiscovery,
+    Method, Outcome, PathSource, Refusal, TimeoutError, write_lockdiscovery,
 };
 use lockwarden::{
     Depth, LockRequest, LockTable, Path, PathError, Policy, Scope, Tick, Ticks, Timeout,
@@ -210,14 +210,15 @@ fn lockdiscovery_lists_each_lock_with_its_remaining_time_and_shows_tokens_to_the
         .lock(Tick(0), &shared.timeout(Timeout::Finite(Ticks(10_000))))
         .unwrap();
     let b = table
-        .lock(Tick(0), &LockRequest::shared(&wifi, "anonymous <x>"))
+        .lock(Tick(0), &LockRequest::shared(&wifi, "anonymous &lt;x&gt;"))
         .unwrap();
     let mut xml = String::new();
     write_lockdiscovery(
         &mut xml,
         table.locks_covering(Tick(2_500), &wifi),
         1000,
-        |l| may_see_token(l, Some("bob")),
+        Some("bob"),
+        Disclosure::default(),
     )
     .unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -257,9 +258,13 @@ fn lockdiscovery_lists_each_lock_with_its_remaining_time_and_shows_tokens_to_the
         "alice's token is hidden from bob"
     );
     let mut own = String::new();
-    write_lockdiscovery(&mut own, table.locks_covering(Tick(0), &wifi), 1000, |l| {
-        may_see_token(l, Some("alice"))
-    })
+    write_lockdiscovery(
+        &mut own,
+        table.locks_covering(Tick(0), &wifi),
+        1000,
+        Some("alice"),
+        Disclosure::default(),
+    )
     .unwrap();
     assert!(own.contains(&a.token.to_string()));
 }

@@ -44,9 +44,17 @@ fn blocker(t: &mut Table, req: &Request<'_>) -> Option<String> {
 #[test]
 fn put_on_an_existing_member_of_a_depth_0_locked_collection_is_allowed() {
     let (mut t, _) = table_with(&[("/config", Depth::Zero)]);
+    let existing = Request::new(Method::Put, b"/config/wifi").resource(true, None);
+    assert_eq!(blocker(&mut t, &existing), None);
+}
+
+#[test]
+fn a_request_not_said_to_exist_is_checked_as_creating_a_member() {
+    // RFC 4918 §7.5: the safe default, for servers that never call `resource`.
+    let (mut t, _) = table_with(&[("/config", Depth::Zero)]);
     assert_eq!(
-        blocker(&mut t, &Request::new(Method::Put, b"/config/wifi")),
-        None
+        blocker(&mut t, &Request::new(Method::Put, b"/config/new")).as_deref(),
+        Some("/config")
     );
 }
 

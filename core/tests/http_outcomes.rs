@@ -2,7 +2,7 @@
 //! with the bodies parsed back by real JSON and XML parsers.
 #![cfg(feature = "http")]
 
-use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Refusal, Request, check};
+use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Refusal, Request, XmlText, check};
 use lockwarden::{
     Depth, LockRequest, LockTable, LockToken, Path, Policy, Scope, Tick, Ticks, Timeout,
 };
@@ -178,7 +178,9 @@ fn accept_overrides_the_method_default() {
 fn a_lock_that_conflicts_is_423_no_conflicting_lock() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/config", "o", Depth::Infinity, None);
-    let req = Request::new(Method::Lock, b"/config/wifi").lockinfo(Scope::Shared, "bob");
+    let req = Request::new(Method::Lock, b"/config/wifi")
+        .lockinfo(Scope::Shared, "bob")
+        .resource(true, None);
     let (outcome, r) = run(&mut t, 0, &req);
     assert!(matches!(
         outcome.refusal(),
@@ -558,13 +560,41 @@ fn activelock(body: &str) -> std::collections::HashMap<String, String> {
     fields
 }
 
+/// An owner as a client sends it inside `DAV:owner`: mixed content with its own
+/// namespace declaration and an escaped ampersand.
+const OWNER_MARKUP: &str = r#"<x:name xmlns:x="urn:x">Alice &amp; Co</x:name> (desk 4)"#;
+
+#[test]
+fn the_owner_is_returned_as_markup_in_lockdiscovery_and_as_text_in_problem_json() {
+    let mut t = table(Policy::new(1000));
+    let req = Request::new(Method::Lock, b"/x")
+        .lockinfo(Scope::Exclusive, OWNER_MARKUP)
+        .resource(true, None);
+    let granted = run(&mut t, 0, &req).1;
+    let doc = roxmltree::Document::parse(&granted.body).unwrap();
+    let owner = doc
+        .descendants()
+        .find(|n| n.has_tag_name((DAV, "owner")))
+        .unwrap();
+    let name = owner.first_element_child().unwrap();
+    assert!(name.has_tag_name(("urn:x", "name")));
+    assert_eq!(name.text(), Some("Alice & Co"));
+    let refused = run(
+        &mut t,
+        0,
+        &Request::new(Method::Put, b"/x").resource(true, None),
+    )
+    .1;
+    assert_eq!(refused.json()["owner"], "Alice & Co (desk 4)");
+}
+
 #[test]
 fn a_granted_lock_is_201_on_an_unmapped_url_with_lock_token_and_lockdiscovery() {
     let mut t = table(Policy::new(1000));
     let req = Request::new(Method::Lock, b"/config/new%20file")
         .header("Timeout", b"Second-60, Infinite")
         .header("Depth", b"0")
-        .lockinfo(Scope::Shared, "<D:href>mailto:a@b</D:href> & co")
+        .lockinfo(Scope::Shared, OWNER_MARKUP)
         .resource(false, None);
     let (outcome, r) = run(&mut t, 0, &req);
     let Outcome::Granted {
@@ -587,9 +617,12 @@ fn a_granted_lock_is_201_on_an_unmapped_url_with_lock_token_and_lockdiscovery() 
     assert_eq!(fields["locktype"], "write");
     assert_eq!(fields["lockscope"], "shared");
     assert_eq!(fields["depth"], "0");
-    assert_eq!(
-        fields["owner"], "<D:href>mailto:a@b</D:href> & co",
-        "the owner comes back verbatim, as text"
+    assert_eq!(fields["owner"], "name");
+    assert!(
+        r.body
+            .contains(&format!("<D:owner>{OWNER_MARKUP}</D:owner>")),
+        "the owner comes back verbatim, as markup: {}",
+        r.body
     );
     assert_eq!(fields["timeout"], "Second-60");
     assert_eq!(fields["locktoken"], held.token.to_string());
@@ -601,7 +634,8 @@ fn a_granted_lock_on_an_existing_resource_is_200() {
     let mut t = table(Policy::new(1000).with_infinite_locks());
     let req = Request::new(Method::Lock, b"/config")
         .header("Timeout", b"Infinite")
-        .lockinfo(Scope::Exclusive, "");
+        .lockinfo(Scope::Exclusive, "")
+        .resource(true, None);
     let (outcome, r) = run(&mut t, 0, &req);
     assert!(matches!(outcome, Outcome::Granted { created: false, .. }));
     assert_eq!(r.status, 200);
@@ -645,9 +679,10 @@ fn a_deployment_can_hide_the_owner() {
 
 #[test]
 fn any_owner_text_survives_json_and_xml_escaping() {
-    let owner = "q\"b\\s\n\t\u{1}\u{7f}\u{2028}\u{2029}<&>'é😀";
+    let owner = "q\"b\\s \u{1}\u{7f}\u{2028}\u{2029}<&>'é😀";
+    let markup = XmlText(owner).to_string();
     let mut t = table(Policy::new(1000));
-    let req = Request::new(Method::Lock, b"/x").lockinfo(Scope::Exclusive, owner);
+    let req = Request::new(Method::Lock, b"/x").lockinfo(Scope::Exclusive, &markup);
     let granted = run(&mut t, 0, &req).1;
     // XML 1.0 cannot carry U+0001 at all: it becomes U+FFFD; the rest is verbatim.
     assert_eq!(
@@ -655,7 +690,7 @@ fn any_owner_text_survives_json_and_xml_escaping() {
         owner.replace('\u{1}', "\u{fffd}")
     );
     let refused = run(&mut t, 0, &Request::new(Method::Put, b"/x")).1;
-    assert_eq!(refused.json()["owner"], owner);
+    assert_eq!(refused.json()["owner"], owner.replace('\u{1}', "\u{fffd}"));
     assert!(!refused.body.contains('\u{2028}'), "U+2028 is escaped");
 }
 

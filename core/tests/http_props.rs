@@ -5,8 +5,8 @@
 
 use lockwarden::http::{
     BodyFormat, Condition, DepthHeader, Disclosure, EntityTag, IfHeader, MAX_CONDITIONS, MAX_LISTS,
-    Method, Request, Subject, TimeType, check, parse_lock_token, parse_overwrite, parse_timeout,
-    uri_path_of,
+    Method, Request, Subject, TimeType, XmlText, check, parse_lock_token, parse_overwrite,
+    parse_timeout, uri_path_of,
 };
 use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Scope, Tick};
 use proptest::prelude::*;
@@ -159,7 +159,9 @@ proptest! {
     fn any_owner_text_comes_back_from_json_and_xml(owner in "\\PC{0,40}") {
         let mut table: LockTable<4, 64, 256> = LockTable::new(Policy::new(1000));
         table.seed_tokens([1; 16]);
-        let lock = Request::new(Method::Lock, b"/x").lockinfo(Scope::Exclusive, &owner);
+        // A text owner is kept as markup (its XML escape) and reads back as the same text.
+        let markup = XmlText(&owner).to_string();
+        let lock = Request::new(Method::Lock, b"/x").lockinfo(Scope::Exclusive, &markup);
         let granted = check(&mut table, Tick(0), &lock);
         let mut buf = vec![0u8; 8192];
         let n = granted.body_into(&mut buf, Disclosure::default()).unwrap();
@@ -170,7 +172,9 @@ proptest! {
         let refused = check(&mut table, Tick(0), &Request::new(Method::Put, b"/x"));
         let n = refused.body_into(&mut buf, Disclosure::default()).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
-        prop_assert_eq!(json["owner"].as_str().unwrap_or(""), owner.as_str());
+        // Plain text shows runs of white space as one space, trimmed.
+        let text = owner.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        prop_assert_eq!(json["owner"].as_str().unwrap_or(""), text.as_str());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the flash (.text + .rodata) and RAM (.data + .bss) of the firmware without
 # lockwarden, with the lock table, and with the table and the `http` layer, so the cost of
-# each is visible. Release profile: opt-level "s", fat LTO, one codegen unit (Cargo.toml).
+# each is visible; then the configuration API (feature `serve`) built up one layer at a
+# time: transport, HTTP parser, JSON, lockwarden. Release profile: opt-level "s", fat LTO, one codegen unit (Cargo.toml).
 # Usage: examples/mcu-demo/size-report.sh   (run from anywhere)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -25,6 +26,10 @@ variants=(
     "table+http|thumbv7m-none-eabi|board-lm3s6965evb,http|+ the http layer composing the 423"
     "table+http+defmt|thumbv7m-none-eabi|board-lm3s6965evb,http,defmt|same, output through defmt instead of core::fmt"
     "m0 table+http|thumbv6m-none-eabi|board-microbit,http|Cortex-M0, spin through portable-atomic"
+    "net|thumbv7m-none-eabi|net|bare + Ethernet driver + smoltcp TCP, one fixed answer"
+    "net+httparse|thumbv7m-none-eabi|serve-http|+ httparse, routing, sections stored as sent"
+    "net+http+json|thumbv7m-none-eabi|serve-json|+ serde-json-core: sections typed and checked"
+    "serve|thumbv7m-none-eabi|serve|+ lockwarden: check, 423/412/409/400, LOCK/UNLOCK, lockinfo"
 )
 
 # section NAME ELF: the size of one section in bytes (0 when absent).

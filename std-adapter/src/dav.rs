@@ -45,7 +45,12 @@
 //! none carries the headers and body of PROTOCOL.md. A handle made with
 //! [`DavLocks::for_request`] keeps the core's [`Refusal`] of its request, for the server
 //! to answer with [`LockRejection`](crate::LockRejection) in place of `dav-server`'s
-//! answer (the `webdav-server` example does).
+//! answer.
+//!
+//! A server avoids all of this by answering the lock questions itself, before
+//! `dav-server`: a [`LockLayer`](crate::LockLayer) in front of the handler, `LOCK` and
+//! `UNLOCK` answered by [`LockManager::respond`], and [`DavLocks::behind_layer`] as the
+//! handler's lock system (the `webdav-server` example does).
 
 use std::fmt;
 use std::future;
@@ -56,14 +61,12 @@ use std::time::{Duration, SystemTime};
 use dav_server::davpath::DavPath;
 use dav_server::fs::DavFileSystem;
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
-use lockwarden::http::{
-    Expiry, LockDetails, LockInfoError, Method, PathSource, Refusal, may_see_token,
-};
+use lockwarden::http::{Method, PathSource, Refusal, may_see_token};
 use lockwarden::{
-    Access, ActiveLock, Conflict, Depth, LockError, LockRequest, LockToken, Path, PathError,
-    RefreshError, Scope, Ticks, Timeout, UnlockError, WriteError,
+    Access, ActiveLock, Conflict, Depth, LockRequest, LockToken, Path, PathError, Scope, Ticks,
+    Timeout,
 };
-use xmltree::{Element, EmitterConfig, Namespace, XMLNode};
+use xmltree::{Element, EmitterConfig, XMLNode};
 
 use crate::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager};
 
@@ -82,6 +85,9 @@ pub struct DavLocks<
     principal: Option<String>,
     request: Option<RequestNote<P, O>>,
     filesystem: Option<Arc<dyn DavFileSystem + Send + Sync>>,
+    /// lockwarden's protocol layer answered every locking question before dav-server
+    /// saw the request (see [`DavLocks::behind_layer`]).
+    behind_layer: bool,
 }
 
 /// The request a handle serves, and the refusal it met.
@@ -109,6 +115,23 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             principal: None,
             request: None,
             filesystem: None,
+            behind_layer: false,
+        }
+    }
+
+    /// A lock system for a dav-server that sits behind lockwarden's own protocol layer
+    /// (a [`LockLayer`](crate::LockLayer) for every request, and
+    /// [`LockManager::respond`] for `LOCK` and `UNLOCK`), which has parsed `If`,
+    /// `Lock-Token`, `Timeout`, `Depth` and `lockinfo`, judged the request and refused
+    /// it when it had to, before dav-server sees it. dav-server then only serves content
+    /// and properties: `check` allows what the layer let through (strip the `If` header
+    /// first, so that dav-server never parses it), `discover` reads `lockdiscovery` from
+    /// the table, `delete` drops the locks of a removed resource, and `lock`, `unlock`
+    /// and `refresh` refuse (dav-server never gets those requests).
+    pub fn behind_layer(manager: LockManager<N, P, O>) -> Self {
+        DavLocks {
+            behind_layer: true,
+            ..Self::new(manager)
         }
     }
 
@@ -130,6 +153,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             filesystem: self.filesystem.clone(),
             principal: Some(principal.into()),
             request: None,
+            behind_layer: self.behind_layer,
         }
     }
 
@@ -139,6 +163,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         DavLocks {
             manager: self.manager.clone(),
             filesystem: self.filesystem.clone(),
+            behind_layer: self.behind_layer,
             principal: principal.map(str::to_owned),
             request: Some(RequestNote {
                 method,
@@ -216,7 +241,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
                 return Err(refused());
             }
         };
-        let owner_xml = owner.map(owner_to_xml).unwrap_or_default();
+        let owner_xml = owner.map(owner_markup).unwrap_or_default();
         let request = LockRequest {
             path: &target,
             scope: if shared {
@@ -240,40 +265,18 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
                 shared,
                 deep,
             }),
-            Err(LockError::Conflict(conflict)) => {
-                let lock = self.details(&conflict);
-                // A lock strictly inside the requested tree blocks a depth-infinity LOCK:
-                // 207, with 423 for that member (RFC 4918 §9.10.9).
-                let below = conflict.root.as_bytes() != target.as_bytes()
-                    && target.contains(&conflict.root);
-                self.note(match below {
-                    true => Refusal::LockBlockedBelow {
-                        path: target.clone(),
-                        lock,
-                    },
-                    false => Refusal::LockConflict {
-                        path: target.clone(),
-                        lock,
-                    },
-                });
-                Err(self.conflicting(path, &conflict))
-            }
             // The manager logged the reason; the trait can only answer with a lock, which
-            // dav-server turns into 423.
+            // dav-server turns into 423: the core's refusal is kept for the server.
             Err(error) => {
-                self.note(match error {
-                    LockError::QuotaExceeded => Refusal::QuotaExceeded,
-                    LockError::TableFull { retry_after } => Refusal::TableFull {
-                        retry_after: Expiry::from_timeout(
-                            retry_after.map_or(Timeout::Infinite, Timeout::Finite),
-                            self.tick_hz(),
-                        ),
-                    },
-                    LockError::OwnerTooLong => Refusal::BadLockInfo(LockInfoError::OwnerTooLong),
-                    LockError::PrincipalTooLong => Refusal::PrincipalTooLong,
-                    _ => Refusal::Unseeded,
-                });
-                Err(refused())
+                let conflict = match &error {
+                    lockwarden::LockError::Conflict(conflict) => Some(conflict.clone()),
+                    _ => None,
+                };
+                self.note(Refusal::of_lock(error, &target, self.tick_hz()));
+                Err(match conflict {
+                    Some(conflict) => self.conflicting(path, &conflict),
+                    None => refused(),
+                })
             }
         }
     }
@@ -284,12 +287,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         let token = LockToken::parse(token).map_err(|_| self.note(Refusal::UnlockTokenMismatch))?;
         self.manager
             .unlock(&target, &token, self.principal())
-            .map_err(|error| {
-                self.note(match error {
-                    UnlockError::Forbidden => Refusal::Forbidden,
-                    _ => Refusal::UnlockTokenMismatch,
-                })
-            })
+            .map_err(|error| self.note(error.into()))
     }
 
     fn refresh_now(
@@ -301,20 +299,15 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         let target = lock_path::<P>(path).map_err(|e| self.note_path_error(e))?;
         let token = LockToken::parse(token).map_err(|_| self.note(Refusal::NoLockToRefresh))?;
         // dav-server passes no timeout both for a refresh without `Timeout` and for
-        // `Timeout: Infinite`: keep the timeout the lock was granted (RFC 4918 §9.10.2
-        // leaves the choice to the server), under the policy as always.
-        let requested = match timeout {
-            Some(d) => Some(self.requested(d)),
-            None => self.manager.find(&target, &token).map(|lock| lock.timeout),
-        };
+        // `Timeout: Infinite`: the table then keeps the lock's granted timeout.
         self.manager
-            .refresh(&target, &token, self.principal(), requested)
-            .map_err(|error| {
-                self.note(match error {
-                    RefreshError::Forbidden => Refusal::Forbidden,
-                    _ => Refusal::NoLockToRefresh,
-                })
-            })?;
+            .refresh(
+                &target,
+                &token,
+                self.principal(),
+                timeout.map(|d| self.requested(d)),
+            )
+            .map_err(|error| self.note(error.into()))?;
         self.manager
             .with(|table, now| {
                 table
@@ -367,28 +360,25 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             (false, false) => [Some((target.clone(), Access::Resource)), None],
         };
         for (checked, access) in checks.into_iter().flatten() {
-            match self
+            if let Err(error) = self
                 .manager
                 .authorize(&checked, access, &submitted, principal)
             {
-                Ok(()) => {}
-                Err(WriteError::Locked(conflict)) => {
-                    if let Some(note) = &self.request {
-                        let lock = self.details(&conflict);
-                        self.note(Refusal::Locked {
-                            method: note.method,
-                            path: target,
-                            lock,
-                        });
-                    }
-                    return Err(self.conflicting(path, &conflict));
+                // dav-server has only 423 to say that a lock blocks the write; the
+                // core's refusal (423 with the lock, or 403) is kept for the server.
+                let shown = match &error {
+                    lockwarden::WriteError::Locked(conflict) => self.conflicting(path, conflict),
+                    _ => self.unnamed(path),
+                };
+                if let Some(note) = &self.request {
+                    self.note(Refusal::of_write(
+                        error,
+                        note.method,
+                        &target,
+                        self.tick_hz(),
+                    ));
                 }
-                // A token of another principal's lock (403 in lockwarden): dav-server has
-                // only 423 to say that a lock blocks the write.
-                Err(_) => {
-                    self.note(Refusal::Forbidden);
-                    return Err(self.unnamed(path));
-                }
+                return Err(shown);
             }
         }
         Ok(())
@@ -398,14 +388,19 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         let Ok(target) = lock_path::<P>(path) else {
             return Vec::new();
         };
+        let disclosure = self.manager.disclosure();
         self.manager.with(|table, now| {
             table
                 .locks_covering(now, &target)
                 .map(|lock| {
                     let mut shown = self.dav_lock(path, &target, &lock);
-                    // The token is the proof of ownership: the core says who may see it.
+                    // The token is the proof of ownership, the owner the deployment may
+                    // hide: the core says who may see each.
                     if !may_see_token(&lock, self.principal()) {
                         shown.token.clear();
+                    }
+                    if !disclosure.shows_owner(lock.principal, self.principal()) {
+                        shown.owner = None;
                     }
                     shown
                 })
@@ -437,7 +432,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             token: lock.token.to_string(),
             path: Box::new(dav_path_of(lock.root, request, target)),
             principal: lock.principal.map(str::to_owned),
-            owner: owner_from_xml(lock.owner).map(Box::new),
+            owner: owner_element(lock.owner).map(Box::new),
             timeout_at: self.deadline(lock.remaining),
             timeout: self.duration(lock.remaining),
             shared: lock.scope == Scope::Shared,
@@ -456,24 +451,12 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
                 None => request.clone(),
             }),
             principal: None,
-            owner: owner_from_xml(&conflict.owner).map(Box::new),
+            owner: None,
             timeout_at: self.deadline(conflict.remaining),
             timeout: self.duration(conflict.remaining),
             shared: conflict.scope == Scope::Shared,
             deep: conflict.depth == Depth::Infinity,
         }
-    }
-
-    /// A blocking lock as a refusal shows it, its owner as the text of the `DAV:owner`
-    /// element (the table keeps the element itself, for lockdiscovery).
-    fn details(&self, conflict: &Conflict<P, O>) -> LockDetails<P, O> {
-        let mut details = LockDetails::from_conflict(conflict, self.tick_hz());
-        if let Some(owner) = owner_from_xml(&conflict.owner) {
-            details.owner.clear();
-            // The text is shorter than the element it came from, so it fits.
-            let _ = details.owner.push_str(&text_of(&owner));
-        }
-        details
     }
 
     /// A refusal that no single lock explains.
@@ -518,12 +501,28 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         shared: bool,
         deep: bool,
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        if self.behind_layer {
+            let refused = DavLock {
+                token: String::new(),
+                path: Box::new(path.clone()),
+                principal: principal.map(str::to_owned),
+                owner: owner.map(|o| Box::new(o.clone())),
+                timeout_at: None,
+                timeout,
+                shared,
+                deep,
+            };
+            return Box::pin(future::ready(Err(refused)));
+        }
         Box::pin(future::ready(
             self.lock_now(path, principal, owner, timeout, shared, deep),
         ))
     }
 
     fn unlock(&'_ self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
+        if self.behind_layer {
+            return Box::pin(future::ready(Err(())));
+        }
         Box::pin(future::ready(self.unlock_now(path, token)))
     }
 
@@ -533,6 +532,9 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         token: &str,
         timeout: Option<Duration>,
     ) -> LsFuture<'_, Result<DavLock, ()>> {
+        if self.behind_layer {
+            return Box::pin(future::ready(Err(())));
+        }
         Box::pin(future::ready(self.refresh_now(path, token, timeout)))
     }
 
@@ -544,6 +546,10 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         deep: bool,
         submitted_tokens: &[String],
     ) -> LsFuture<'_, Result<(), DavLock>> {
+        if self.behind_layer {
+            // The layer judged this request with the table before dav-server got it.
+            return Box::pin(future::ready(Ok(())));
+        }
         let path = path.clone();
         let principal = principal.map(str::to_owned);
         let submitted_tokens = submitted_tokens.to_vec();
@@ -626,46 +632,36 @@ fn state_tokens_match<const N: usize, const P: usize, const O: usize>(
             .all(|t| LockToken::parse(t).is_ok_and(|token| manager.find(target, &token).is_some()))
 }
 
-/// The `DAV:owner` element as the text kept in the table (RFC 4918 §14.17: the server
-/// keeps it and returns it unchanged in lockdiscovery).
-fn owner_to_xml(owner: &Element) -> String {
-    // dav-server renames the element to `D:owner` whatever prefix the client used, so
-    // the prefix is bound here to keep the kept text well-formed on its own.
-    let mut owner = owner.clone();
-    owner
-        .namespaces
-        .get_or_insert_with(Namespace::empty)
-        .put("D", "DAV:");
-    let mut out = Vec::new();
-    let config = EmitterConfig::new().write_document_declaration(false);
-    match owner.write_with_config(&mut out, config) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-fn owner_from_xml(owner: &str) -> Option<Element> {
-    if owner.is_empty() {
-        return None;
-    }
-    Element::parse(Cursor::new(owner.as_bytes())).ok()
-}
-
-/// The text inside an element, its pieces trimmed and joined by spaces.
-fn text_of(element: &Element) -> String {
-    let mut pieces = Vec::new();
-    collect_text(element, &mut pieces);
-    pieces.join(" ")
-}
-
-fn collect_text(element: &Element, pieces: &mut Vec<String>) {
-    for node in &element.children {
+/// The content of the `DAV:owner` element that dav-server hands over, as the markup the
+/// table keeps (RFC 4918 §14.17): the one conversion from dav-server's owner. Each child
+/// element declares the namespaces it uses, as xmltree writes it.
+pub fn owner_markup(owner: &Element) -> String {
+    let config = EmitterConfig::new()
+        .write_document_declaration(false)
+        .perform_indent(false);
+    let mut out = String::new();
+    for node in &owner.children {
         match node {
-            XMLNode::Element(child) => collect_text(child, pieces),
-            XMLNode::Text(text) | XMLNode::CData(text) if !text.trim().is_empty() => {
-                pieces.push(text.trim().to_owned());
+            XMLNode::Element(child) => {
+                let mut bytes = Vec::new();
+                if child.write_with_config(&mut bytes, config.clone()).is_ok() {
+                    out.push_str(&String::from_utf8_lossy(&bytes));
+                }
             }
+            XMLNode::Text(text) => out.push_str(&lockwarden::http::XmlText(text).to_string()),
+            XMLNode::CData(text) => out.push_str(&format!("<![CDATA[{text}]]>")),
             _ => {}
         }
     }
+    out.trim().to_owned()
+}
+
+/// The `DAV:owner` element dav-server shows in lockdiscovery, from the markup the table
+/// keeps.
+fn owner_element(markup: &str) -> Option<Element> {
+    if markup.is_empty() {
+        return None;
+    }
+    let wrapped = format!("<D:owner xmlns:D=\"DAV:\">{markup}</D:owner>");
+    Element::parse(Cursor::new(wrapped.as_bytes())).ok()
 }

@@ -316,7 +316,8 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             &mut xml,
             table.locks_covering(NOW, path),
             TICK_HZ,
-            |lock| lockwarden::http::may_see_token(lock, viewer),
+            viewer,
+            LockStore::disclosure(self),
         );
         Ok(xml)
     }

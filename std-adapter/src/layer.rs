@@ -39,7 +39,7 @@ use crate::manager::{
     DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, WritePermit,
 };
 use crate::request::{
-    AssumeExisting, ResourceLookup, Resources, SharedLookup, check_request, method_of,
+    AssumeMissing, ResourceLookup, Resources, SharedLookup, check_request, method_of,
 };
 use crate::response::LockResponse;
 use crate::store::LockStore;
@@ -79,12 +79,15 @@ impl<const N: usize, const P: usize, const O: usize> std::fmt::Debug for LockLay
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockLayer<N, P, O> {
-    /// Enforcement by `manager`, taking every resource to exist without entity tag (see
-    /// [`LockLayer::with_resources`]).
+    /// Enforcement by `manager`, taking no resource to exist ([`AssumeMissing`]: a write
+    /// then also needs the lock of its parent collection, RFC 4918 §7.5) until
+    /// [`LockLayer::with_resources`] says which do.
+    ///
+    /// [`AssumeMissing`]: crate::request::AssumeMissing
     pub fn new(manager: LockManager<N, P, O>) -> Self {
         LockLayer {
             manager,
-            lookup: Arc::new(AssumeExisting),
+            lookup: Arc::new(AssumeMissing),
             body_limits: BodyLimits::DEFAULT,
             store: None,
         }
@@ -198,7 +201,11 @@ where
             let body = match read_body(&parts, Body::new(body), limits).await {
                 Ok(bytes) => Body::from(bytes),
                 Err(error) => {
-                    let outcome = error.outcome::<P, O>(&parts);
+                    let accept = parts
+                        .headers
+                        .get(http::header::ACCEPT)
+                        .map(|v| v.as_bytes());
+                    let outcome = manager.in_clients_format(error.outcome::<P, O>(&parts), accept);
                     return Ok(LockResponse::new(outcome, manager.disclosure()).into_response());
                 }
             };

@@ -5,7 +5,8 @@
 //! can be declared, and none is expanded: billion-laughs and external entities have
 //! nothing to work with), only the five predefined entities and character references,
 //! a bounded body size and nesting depth. The owner is kept verbatim, as the markup the
-//! client sent (§14.17: the server must keep it and return it in `lockdiscovery`).
+//! client sent (§14.17: the server must keep it and return it in `lockdiscovery`), with
+//! the namespace declarations it relied on from its ancestors copied into it.
 
 use std::fmt;
 
@@ -35,16 +36,39 @@ pub struct LockInfo {
     pub owner: Option<Owner>,
 }
 
-/// The `DAV:owner` of a lock request (RFC 4918 §14.17).
+/// The `DAV:owner` of a lock request (RFC 4918 §14.17): the one owner value the table
+/// keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Owner {
     /// The element's content as sent: text and markup, escapes untouched, surrounding
-    /// whitespace trimmed. This is what `lockdiscovery` gives back.
+    /// whitespace trimmed, each top-level element given the declarations of the
+    /// namespace prefixes it uses from outside the owner, so that it is well-formed on
+    /// its own. This is what `lockdiscovery` gives back.
     pub markup: String,
-    /// The character data of the content, escapes resolved, surrounding whitespace
-    /// trimmed: `mailto:alice@example.com` for an owner sent as a `DAV:href`. Fit for
-    /// plain-text displays such as a problem+json `owner`.
-    pub text: String,
+}
+
+impl Owner {
+    /// An owner given as plain text (a JSON API, a form), kept as its XML escape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden_std::lockinfo::Owner;
+    /// let owner = Owner::from_text("Alice & Co");
+    /// assert_eq!(owner.markup, "Alice &amp; Co");
+    /// assert_eq!(owner.text(), "Alice & Co");
+    /// ```
+    pub fn from_text(text: &str) -> Self {
+        Owner {
+            markup: lockwarden::http::XmlText(text).to_string(),
+        }
+    }
+
+    /// The plain text of the owner, for problem+json, lock lists and logs: the core's
+    /// rendering of the same markup ([`OwnerText`](lockwarden::http::OwnerText)).
+    pub fn text(&self) -> String {
+        lockwarden::http::OwnerText(&self.markup).to_string()
+    }
 }
 
 /// Bounds on a `lockinfo` body.
@@ -216,8 +240,9 @@ impl LockInfoError {
 /// let LockBody::Create(info) = parse_lock_body(body).unwrap() else { panic!() };
 /// assert_eq!(info.scope, Scope::Exclusive);
 /// let owner = info.owner.unwrap();
-/// assert_eq!(owner.markup, "<D:href>mailto:alice@example.com</D:href>");
-/// assert_eq!(owner.text, "mailto:alice@example.com");
+/// // The prefix `D` was declared on `lockinfo`: the kept markup declares it itself.
+/// assert_eq!(owner.markup, r#"<D:href xmlns:D="DAV:">mailto:alice@example.com</D:href>"#);
+/// assert_eq!(owner.text(), "mailto:alice@example.com");
 /// assert_eq!(parse_lock_body(b"").unwrap(), LockBody::Refresh);
 /// ```
 pub fn parse_lock_body(body: &[u8]) -> Result<LockBody, LockInfoError> {
@@ -261,7 +286,10 @@ pub fn parse_lock_body_with(
     let mut other_type: Option<String> = None;
     let mut owner: Option<Owner> = None;
     let mut owner_start = 0usize;
-    let mut owner_text = String::new();
+    // Namespace declarations of `lockinfo` and `owner`, which the owner's content may
+    // rely on; and, per top-level element of that content, where to copy them.
+    let mut outer: Vec<(Option<String>, String)> = Vec::new();
+    let mut tops: Vec<TopElement> = Vec::new();
 
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -295,6 +323,9 @@ pub fn parse_lock_body_with(
                         element: name,
                         limit: limits.max_depth,
                     });
+                }
+                if in_owner {
+                    note_prefixes(element, before, &stack, &mut tops);
                 }
                 let frame = match (stack.last(), ns, local.as_ref()) {
                     (None, _, _) if root_seen => {
@@ -334,7 +365,6 @@ pub fn parse_lock_body_with(
                             });
                         }
                         owner_start = usize::try_from(reader.buffer_position()).unwrap_or(0);
-                        owner_text.clear();
                         owner = Some(Owner::default());
                         Frame::Owner
                     }
@@ -351,19 +381,24 @@ pub fn parse_lock_body_with(
                         });
                         Frame::Other
                     }
-                    (Some(Frame::LockScope), _, _) => {
+                    (Some(Frame::LockScope), true, _) => {
                         return Err(LockInfoError::UnknownLockScope { element: name });
                     }
                     (Some(Frame::LockType), true, b"write") => {
                         write = true;
                         Frame::Other
                     }
-                    (Some(Frame::LockType), _, _) => {
+                    (Some(Frame::LockType), true, _) => {
                         other_type.get_or_insert(name);
                         Frame::Other
                     }
                     _ => Frame::Other,
                 };
+                // The declarations in scope inside the owner: those of lockinfo, then of
+                // owner itself (not of lockinfo's other children).
+                if stack.is_empty() || frame == Frame::Owner {
+                    note_declarations(element, &mut outer);
+                }
                 if !empty {
                     stack.push(frame);
                 }
@@ -372,32 +407,20 @@ pub fn parse_lock_body_with(
                 if stack.pop() == Some(Frame::Owner) {
                     let markup = text.get(owner_start..before).unwrap_or_default();
                     owner = Some(Owner {
-                        markup: markup.trim().to_owned(),
-                        text: owner_text.trim().to_owned(),
+                        markup: self_contained(markup, owner_start, &tops, &outer),
                     });
                 }
             }
             Event::Text(t) => {
                 let content = t.decode().map_err(|e| malformed(&reader, &e.to_string()))?;
-                if in_owner {
-                    owner_text.push_str(&content);
-                } else if stack.is_empty() && !content.trim().is_empty() {
+                if stack.is_empty() && !content.trim().is_empty() {
                     return Err(malformed(&reader, "text outside the DAV:lockinfo element"));
                 }
             }
-            Event::CData(c) => {
-                if in_owner {
-                    let content = c.decode().map_err(|e| malformed(&reader, &e.to_string()))?;
-                    owner_text.push_str(&content);
-                }
-            }
             Event::GeneralRef(reference) => {
-                let ch = resolve_reference(&reference)?;
-                if in_owner {
-                    owner_text.push(ch);
-                }
+                resolve_reference(&reference)?;
             }
-            Event::Comment(_) | Event::PI(_) => {}
+            Event::CData(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => break,
         }
     }
@@ -438,6 +461,102 @@ pub fn parse_lock_body_with(
         });
     }
     Ok(LockBody::Create(LockInfo { scope, owner }))
+}
+
+/// A top-level element of the owner's content: where its name ends in the body, the
+/// prefixes declared on it, and those used in it (`None`: the default namespace).
+struct TopElement {
+    name_end: usize,
+    declared: Vec<Option<String>>,
+    used: Vec<Option<String>>,
+}
+
+/// Records the namespace declarations of `lockinfo` or `owner` (the owner's override).
+fn note_declarations(element: &BytesStart<'_>, outer: &mut Vec<(Option<String>, String)>) {
+    for attribute in element.attributes().flatten() {
+        let key = attribute.key;
+        let prefix = match key.as_namespace_binding() {
+            Some(quick_xml::name::PrefixDeclaration::Default) => None,
+            Some(quick_xml::name::PrefixDeclaration::Named(p)) => {
+                Some(String::from_utf8_lossy(p).into_owned())
+            }
+            None => continue,
+        };
+        let uri = attribute
+            .unescape_value()
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
+        outer.retain(|(p, _)| *p != prefix);
+        outer.push((prefix, uri));
+    }
+}
+
+/// Records the prefixes an element inside the owner uses and, for a top-level one, the
+/// prefixes it declares and where its name ends.
+fn note_prefixes(element: &BytesStart<'_>, at: usize, stack: &[Frame], tops: &mut Vec<TopElement>) {
+    let prefix_of = |p: Option<quick_xml::name::Prefix<'_>>| {
+        p.map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+    };
+    if stack.last() == Some(&Frame::Owner) {
+        let declared = element
+            .attributes()
+            .flatten()
+            .filter_map(|a| match a.key.as_namespace_binding()? {
+                quick_xml::name::PrefixDeclaration::Default => Some(None),
+                quick_xml::name::PrefixDeclaration::Named(p) => {
+                    Some(Some(String::from_utf8_lossy(p).into_owned()))
+                }
+            })
+            .collect();
+        tops.push(TopElement {
+            name_end: at + 1 + element.name().as_ref().len(),
+            declared,
+            used: Vec::new(),
+        });
+    }
+    let Some(top) = tops.last_mut() else { return };
+    top.used.push(prefix_of(element.name().prefix()));
+    for attribute in element.attributes().flatten() {
+        let key = attribute.key;
+        if key.as_namespace_binding().is_none()
+            && let Some(p) = key.prefix()
+            && p.as_ref() != b"xml"
+        {
+            top.used.push(prefix_of(Some(p)));
+        }
+    }
+}
+
+/// The owner's markup (`markup` starts at byte `start` of the body), each top-level
+/// element given the outer declarations of the prefixes it uses and does not declare.
+fn self_contained(
+    markup: &str,
+    start: usize,
+    tops: &[TopElement],
+    outer: &[(Option<String>, String)],
+) -> String {
+    let mut out = String::with_capacity(markup.len());
+    let mut copied = 0;
+    for top in tops {
+        let Some(at) = top.name_end.checked_sub(start) else {
+            continue;
+        };
+        out.push_str(markup.get(copied..at).unwrap_or_default());
+        copied = at;
+        for (prefix, uri) in outer {
+            if top.used.contains(prefix) && !top.declared.contains(prefix) {
+                let uri = lockwarden::http::XmlText(uri)
+                    .to_string()
+                    .replace('"', "&quot;");
+                match prefix {
+                    Some(p) => out.push_str(&format!(" xmlns:{p}=\"{uri}\"")),
+                    None => out.push_str(&format!(" xmlns=\"{uri}\"")),
+                }
+            }
+        }
+    }
+    out.push_str(markup.get(copied..).unwrap_or_default());
+    out.trim().to_owned()
 }
 
 /// The kind of a missing or repeated element: about the lock type, the scope, or neither.

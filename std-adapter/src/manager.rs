@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "axum")]
 use http::request::Parts;
-use lockwarden::http::{Disclosure, Method, Outcome, Request, TimeoutValue};
+use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
     Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
     RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
@@ -74,7 +74,8 @@ pub struct LockSnapshot<const P: usize = DEFAULT_PATH_LEN> {
     pub scope: Scope,
     /// Depth 0 or infinity.
     pub depth: Depth,
-    /// The owner text, verbatim.
+    /// The owner as the table keeps it: the markup of `DAV:owner` (see
+    /// [`LockSnapshot::owner_text`]).
     pub owner: String,
     /// The principal that created the lock, if any.
     pub principal: Option<String>,
@@ -100,6 +101,19 @@ impl<const P: usize> LockSnapshot<P> {
         }
     }
 
+    /// The owner as plain text (the core's [`OwnerText`](lockwarden::http::OwnerText)).
+    pub fn owner_text(&self) -> String {
+        lockwarden::http::OwnerText(&self.owner).to_string()
+    }
+
+    /// The owner as plain text if `disclosure` lets `viewer` see it
+    /// ([`Disclosure::shows_owner`]).
+    pub fn owner_for(&self, viewer: Option<&str>, disclosure: Disclosure) -> Option<String> {
+        disclosure
+            .shows_owner(self.principal.as_deref(), viewer)
+            .then(|| self.owner_text())
+    }
+
     /// Whole seconds left, rounded up; `None` for a lock without timeout.
     pub fn remaining_secs(&self) -> Option<u32> {
         lockwarden::http::Expiry::from_timeout(self.remaining, TICK_HZ).seconds()
@@ -119,6 +133,8 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     show_owners: AtomicBool,
     /// The tick and the instant of the latest access to the table (taken under its mutex).
     previous: Mutex<(Tick, Instant)>,
+    /// Whether every client is a WebDAV client: refusals default to XML.
+    webdav_clients: AtomicBool,
 }
 
 /// A lock table shared between threads, with time from a [`Clock`].
@@ -210,6 +226,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 writes: Arc::default(),
                 show_owners: AtomicBool::new(true),
                 previous: Mutex::new((now, Instant::now())),
+                webdav_clients: AtomicBool::new(false),
             }),
         })
     }
@@ -224,19 +241,46 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         self.shared.policy
     }
 
-    /// What refusals show of other clients' locks (by default, their owner text).
+    /// What other clients see of a lock (by default, its owner): obeyed by refusals,
+    /// [`LockManager::lockdiscovery`], dav-server's lockdiscovery and lock lists
+    /// ([`LockSnapshot::owner_for`]).
     pub fn disclosure(&self) -> Disclosure {
         Disclosure {
             owner: self.shared.show_owners.load(Ordering::Relaxed),
         }
     }
 
-    /// Sets what refusals show of other clients' locks, for a deployment that must hide
-    /// who holds a lock.
+    /// Sets what other clients see of a lock, for a deployment that must hide who holds
+    /// a lock.
     pub fn set_disclosure(&self, disclosure: Disclosure) {
         self.shared
             .show_owners
             .store(disclosure.owner, Ordering::Relaxed);
+    }
+
+    /// Says that every client of this server is a WebDAV client (a WebDAV file server):
+    /// refusals then carry the `DAV:error` XML body unless `Accept` asks for
+    /// problem+json, whatever the method (PROTOCOL.md, "The 423 response").
+    pub fn set_webdav_clients(&self, webdav_clients: bool) {
+        self.shared
+            .webdav_clients
+            .store(webdav_clients, Ordering::Relaxed);
+    }
+
+    /// `outcome` with a refusal's body in the format this server's clients get when
+    /// `accept` (the request's `Accept` header) names none: XML for WebDAV clients (see
+    /// [`LockManager::set_webdav_clients`]), otherwise as the core negotiated it.
+    pub(crate) fn in_clients_format(
+        &self,
+        mut outcome: Outcome<P, O>,
+        accept: Option<&[u8]>,
+    ) -> Outcome<P, O> {
+        if let Outcome::Refused { format, .. } = &mut outcome
+            && self.shared.webdav_clients.load(Ordering::Relaxed)
+        {
+            *format = BodyFormat::negotiate_from(BodyFormat::DavXml, accept);
+        }
+        outcome
     }
 
     /// The whole locking outcome of an HTTP request, decided by the core
@@ -250,6 +294,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         let (mut table, now) = self.table();
         let outcome = lockwarden::http::check(&mut *table, now, request);
         drop(table);
+        let outcome = self.in_clients_format(outcome, request.accept);
         report(request, &outcome);
         outcome
     }
@@ -318,7 +363,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
                 path = request.path.as_str(),
                 scope = request.scope.as_str(),
                 depth = request.depth.as_str(),
-                owner = request.owner,
+                owner = %lockwarden::http::OwnerText(request.owner),
                 principal = request.principal,
                 timeout = %TimeoutValue(granted.timeout, TICK_HZ),
                 "lock granted"
@@ -451,7 +496,8 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The `DAV:lockdiscovery` property of `path` for a PROPFIND (RFC 4918 §15.8): every
     /// live lock that covers it, each token shown only to whom the core allows
     /// ([`may_see_token`](lockwarden::http::may_see_token): a lock's own principal, or
-    /// everyone for an anonymous lock).
+    /// everyone for an anonymous lock), each owner only as the manager's
+    /// [`Disclosure`] allows.
     ///
     /// # Examples
     ///
@@ -475,7 +521,8 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
             &mut xml,
             table.locks_covering(now, path),
             TICK_HZ,
-            |lock| lockwarden::http::may_see_token(lock, viewer),
+            viewer,
+            self.disclosure(),
         );
         xml
     }
@@ -609,7 +656,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
             path = lock.root.as_str(),
             scope = lock.scope.as_str(),
             depth = lock.depth.as_str(),
-            owner = lock.owner.as_str(),
+            owner = %lockwarden::http::OwnerText(&lock.owner),
             principal,
             timeout = %TimeoutValue(lock.timeout, TICK_HZ),
             created,

@@ -77,14 +77,16 @@ where
     }
 }
 
-/// The lookup used when an application gives none: every resource exists and has no
-/// entity tag, so `If` conditions on entity tags evaluate false.
+/// The lookup used when an application gives none: no resource is known to exist, and
+/// none has an entity tag (so `If` conditions on entity tags evaluate false). The safe
+/// answer: a write that might create a resource also needs the lock of its parent
+/// collection (RFC 4918 §7.5), and a `LOCK` answers 201.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AssumeExisting;
+pub struct AssumeMissing;
 
-impl ResourceLookup for AssumeExisting {
+impl ResourceLookup for AssumeMissing {
     fn resource(&self, _path: &str) -> Resource {
-        Resource::existing(None)
+        Resource::missing()
     }
 }
 

@@ -76,7 +76,10 @@ fn a_lockinfo_owner_reaches_the_core_as_the_markup_sent() {
     let checked = check_request(&parts, &resources, Some(&info));
     let lockinfo = checked.lockinfo.unwrap();
     assert_eq!(lockinfo.scope, Scope::Shared);
-    assert_eq!(lockinfo.owner, "<D:href>mailto:a@example.com</D:href>");
+    assert_eq!(
+        lockinfo.owner,
+        r#"<D:href xmlns:D="DAV:">mailto:a@example.com</D:href>"#
+    );
 }
 
 #[test]
@@ -195,7 +198,7 @@ fn an_unlock_becomes_an_empty_204() {
 }
 
 #[test]
-fn the_managers_disclosure_hides_owners_when_asked() {
+fn the_managers_disclosure_hides_owners_in_refusals_and_lockdiscovery() {
     let manager = manager();
     assert!(manager.disclosure().owner);
     let path = Path::new("/config").unwrap();
@@ -209,6 +212,15 @@ fn the_managers_disclosure_hides_owners_when_asked() {
     let response = LockResponse::new(outcome, manager.disclosure()).to_http();
     assert_eq!(response.status(), StatusCode::LOCKED);
     assert!(!String::from_utf8_lossy(response.body()).contains("secret owner"));
+    let discovery = manager.lockdiscovery(&path, None);
+    assert!(discovery.contains("<D:activelock>"));
+    assert!(!discovery.contains("secret owner"), "{discovery}");
+    assert!(
+        manager
+            .locks()
+            .iter()
+            .all(|l| l.owner_for(None, manager.disclosure()).is_none())
+    );
 }
 
 #[test]
@@ -216,7 +228,7 @@ fn lockdiscovery_shows_a_token_to_its_principal_only() {
     let manager = manager();
     let path = Path::new("/config").unwrap();
     let granted = manager
-        .lock(&LockRequest::exclusive(&path, "a & b").principal("alice"))
+        .lock(&LockRequest::exclusive(&path, "a &amp; b").principal("alice"))
         .unwrap();
     let for_bob = manager.lockdiscovery(&path, Some("bob"));
     let for_alice = manager.lockdiscovery(&path, Some("alice"));

@@ -587,3 +587,89 @@ async fn a_handle_without_a_request_keeps_no_refusal() {
         Some(Refusal::LockConflict { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_lock_asked_for_zero_seconds_is_granted_one_second_not_born_expired() {
+    let (ls, clock) = locks();
+    let held = lock(&ls, "/doc", EXCLUSIVE, SHALLOW, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(held.timeout, Some(Duration::from_secs(1)));
+    assert!(!write(&ls, "/doc", SHALLOW, &[]).await);
+    clock.advance(Duration::from_millis(999));
+    assert!(!write(&ls, "/doc", SHALLOW, &[]).await);
+    clock.advance(Duration::from_millis(1));
+    assert!(write(&ls, "/doc", SHALLOW, &[]).await);
+}
+
+#[tokio::test]
+async fn a_mixed_content_owner_comes_back_intact_and_its_text_reaches_refusals() {
+    let (ls, _) = locks();
+    let owner = owner(r#"<x:name xmlns:x="urn:x">Alice &amp; Co</x:name> (desk 4)"#);
+    ls.lock(&p("/doc"), None, Some(&owner), None, false, false)
+        .await
+        .unwrap();
+    let found = ls.discover(&p("/doc")).await;
+    let shown = found[0].owner.as_deref().unwrap();
+    let name = shown.get_child(("name", "urn:x")).unwrap();
+    assert_eq!(name.get_text().as_deref(), Some("Alice & Co"));
+    let put = ls.for_request(Method::Put, None);
+    assert!(!write(&put, "/doc", SHALLOW, &[]).await);
+    let Some(Refusal::Locked { lock, .. }) = put.take_refusal() else {
+        panic!("no refusal kept")
+    };
+    assert_eq!(
+        lockwarden::http::OwnerText(&lock.owner).to_string(),
+        "Alice & Co (desk 4)"
+    );
+}
+
+#[tokio::test]
+async fn hidden_owners_are_hidden_from_dav_server_lockdiscovery() {
+    let (ls, _) = locks();
+    let alice = ls.for_principal("alice");
+    lock(&alice, "/doc", EXCLUSIVE, SHALLOW, None)
+        .await
+        .unwrap();
+    lock(&ls, "/other", EXCLUSIVE, SHALLOW, None).await.unwrap();
+    ls.manager()
+        .set_disclosure(lockwarden::http::Disclosure { owner: false });
+    assert!(
+        ls.for_principal("bob").discover(&p("/doc")).await[0]
+            .owner
+            .is_none()
+    );
+    assert!(ls.discover(&p("/other")).await[0].owner.is_none());
+    // A lock's own principal still sees the owner it gave.
+    assert!(alice.discover(&p("/doc")).await[0].owner.is_some());
+}
+
+#[tokio::test]
+async fn the_dav_path_and_the_http_check_refuse_a_full_table_alike_rounding_up() {
+    // One mapping from table errors to refusals, in the core: the same Retry-After.
+    let clock = ManualClock::new();
+    let manager: LockManager<1, 64, 256> =
+        LockManager::with_clock_and_seed(policy(), clock.clone(), [9; 16]).unwrap();
+    let ls = DavLocks::new(manager.clone());
+    let owner = owner("tester");
+    let secs = |s| Some(Duration::from_secs(s));
+    ls.lock(&p("/a"), None, Some(&owner), secs(50), false, false)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(10_500));
+    let dav = ls.for_request(Method::Lock, None);
+    let refused = dav.lock(&p("/c"), None, Some(&owner), None, false, false);
+    assert!(refused.await.is_err());
+    let from_dav = dav.take_refusal().unwrap();
+    let http = lockwarden::http::Request::new(Method::Lock, b"/c")
+        .lockinfo(lockwarden::Scope::Exclusive, "tester")
+        .resource(true, None);
+    let from_http = manager.check(&http).refusal().cloned().unwrap();
+    assert_eq!(from_dav, from_http);
+    assert_eq!(
+        from_dav,
+        Refusal::TableFull {
+            retry_after: Expiry::InSeconds(40)
+        }
+    );
+}

@@ -116,10 +116,10 @@ fn locks_removed_by_a_purge_are_logged_as_expired() {
     let (manager, clock) = setup();
     let p: Path<64> = Path::new("/events/expired-on-request").unwrap();
     manager
-        .lock(&LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(Ticks(5))))
+        .lock(&LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(Ticks(1_000))))
         .unwrap();
     let before = lines_with("locks expired").len();
-    clock.advance(Duration::from_millis(5));
+    clock.advance(Duration::from_millis(1_000));
     // The next operation purges before it looks at the table.
     manager.lock(&LockRequest::exclusive(&p, "y")).unwrap();
     assert!(lines_with("locks expired").len() > before);

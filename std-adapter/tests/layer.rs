@@ -418,11 +418,14 @@ async fn a_granted_lock_answers_with_its_token_and_lockdiscovery() {
         texts.contains(&token.trim_matches(|c| c == '<' || c == '>')),
         "{texts:?}"
     );
-    // The owner comes back as the markup that was sent.
-    assert!(
-        texts.contains(&"<D:href>mailto:alice@example.com</D:href>"),
-        "{texts:?}"
-    );
+    // The owner comes back as the markup that was sent (RFC 4918 §14.17).
+    let owner = doc
+        .descendants()
+        .find(|n| n.has_tag_name(("DAV:", "owner")))
+        .unwrap();
+    let href = owner.first_element_child().unwrap();
+    assert!(href.has_tag_name(("DAV:", "href")));
+    assert_eq!(href.text(), Some("mailto:alice@example.com"));
 }
 
 #[tokio::test]
@@ -695,7 +698,8 @@ async fn a_handler_behind_the_layer_can_take_a_lock_without_waiting_for_itself()
         async move {
             let (parts, _body) = request.into_parts();
             let check = CheckRequest::new(Method::Lock, b"/config")
-                .lockinfo(lockwarden::Scope::Exclusive, "json client");
+                .lockinfo(lockwarden::Scope::Exclusive, "json client")
+                .resource(true, None);
             let outcome = manager.check_lock(&parts, &check).await;
             lockwarden_std::LockResponse::new(outcome, manager.disclosure()).into_response()
         }
@@ -772,4 +776,27 @@ async fn a_write_through_two_layers_of_one_manager_does_not_wait_behind_a_waitin
         .unwrap()
         .unwrap();
     assert!(matches!(outcome, lockwarden::http::Outcome::Granted { .. }));
+}
+
+#[tokio::test]
+async fn the_default_lookup_checks_a_put_as_creating_a_member_of_a_locked_collection() {
+    // RFC 4918 §7.5: `LockLayer::new` does not assume the target exists.
+    let f = fixture(Policy::new(TICK_HZ));
+    let token = f.lock("/config", "0", "panel", None).await;
+    let put = |if_header: Option<String>| {
+        let mut request = http::Request::put("/config/new");
+        if let Some(value) = if_header {
+            request = request.header("If", value);
+        }
+        request.body(Body::from("x")).unwrap()
+    };
+    let refused = f.send(put(None)).await;
+    assert_eq!(refused.status, StatusCode::LOCKED, "{}", refused.body);
+    assert!(
+        refused.body.contains("\"lockRoot\":\"/config\""),
+        "{}",
+        refused.body
+    );
+    let with_token = f.send(put(Some(format!("</config> ({token})")))).await;
+    assert!(with_token.status.is_success(), "{}", with_token.body);
 }

@@ -54,9 +54,27 @@ fn the_rfc_example_is_an_exclusive_write_lock_with_an_href_owner() {
     let owner = info.owner.unwrap();
     assert_eq!(
         owner.markup,
-        "<D:href>http://example.org/~ejw/contact.html</D:href>"
+        r#"<D:href xmlns:D="DAV:">http://example.org/~ejw/contact.html</D:href>"#
     );
-    assert_eq!(owner.text, "http://example.org/~ejw/contact.html");
+    assert_eq!(owner.text(), "http://example.org/~ejw/contact.html");
+}
+
+#[test]
+fn the_owner_keeps_the_namespace_declarations_it_relies_on() {
+    // RFC 4918 §14.17: the owner comes back as sent; declared outside it, a prefix would
+    // be unbound in lockdiscovery.
+    let info = create(
+        r#"<D:lockinfo xmlns:D="DAV:" xmlns:x="urn:x" xmlns="urn:default"><D:lockscope xmlns:x="urn:not-in-scope"><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>
+          <x:name>Alice &amp; Co</x:name> at <desk x:n="4"/> <D:href xmlns:D="DAV:">mailto:a@b</D:href></D:owner></D:lockinfo>"#,
+    );
+    let owner = info.owner.unwrap();
+    assert_eq!(
+        owner.markup,
+        r#"<x:name xmlns:x="urn:x">Alice &amp; Co</x:name> at <desk xmlns:x="urn:x" xmlns="urn:default" x:n="4"/> <D:href xmlns:D="DAV:">mailto:a@b</D:href>"#
+    );
+    assert_eq!(owner.text(), "Alice & Co at mailto:a@b");
+    let alone = format!("<alone>{}</alone>", owner.markup);
+    roxmltree::Document::parse(&alone).unwrap();
 }
 
 #[test]
@@ -83,7 +101,7 @@ fn the_owner_markup_is_kept_verbatim_and_its_text_unescaped() {
         owner.markup,
         "alice&apos;s <x:b xmlns:x=\"urn:x\">laptop</x:b> &#x263A; <![CDATA[<&>]]>"
     );
-    assert_eq!(owner.text, "alice's laptop \u{263A} <&>");
+    assert_eq!(owner.text(), "alice's laptop \u{263A} <&>");
 }
 
 #[test]
@@ -101,6 +119,15 @@ fn elements_of_other_namespaces_are_ignored() {
         r#"<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:ext"><E:hint>x</E:hint><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#,
     );
     assert_eq!(info.scope, Scope::Exclusive);
+}
+
+#[test]
+fn elements_of_other_namespaces_are_ignored_inside_lockscope_and_locktype_too() {
+    // RFC 4918 §17: an extension element anywhere in lockinfo is not an error.
+    let info = create(
+        r#"<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:ext"><D:lockscope><E:note/><D:shared/></D:lockscope><D:locktype><D:write/><E:also/></D:locktype><E:x><E:y/></E:x></D:lockinfo>"#,
+    );
+    assert_eq!(info.scope, Scope::Shared);
 }
 
 #[test]
@@ -174,7 +201,7 @@ fn a_body_over_the_size_limit_is_refused_before_parsing() {
 fn an_owner_within_the_size_limit_is_kept_whole() {
     let owner = "o".repeat(8 * 1024);
     assert_eq!(
-        create(&lockinfo(&owner)).owner.unwrap().text.len(),
+        create(&lockinfo(&owner)).owner.unwrap().text().len(),
         8 * 1024
     );
 }

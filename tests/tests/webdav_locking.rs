@@ -644,6 +644,116 @@ async fn a_deployment_can_hide_who_holds_a_lock() {
     assert_eq!(reply.status, StatusCode::LOCKED);
     assert!(reply.json().get("owner").is_none(), "{}", reply.body);
     assert!(!reply.body.contains("alice"));
+    // One setting for every writer: the lock list and lockdiscovery too.
+    let list = send(client().get(server.url("/locks"))).await;
+    assert_eq!(list.json()["locks"].as_array().unwrap().len(), 1);
+    assert!(!list.body.contains("alice"), "{}", list.body);
+    let propfind = send(
+        client()
+            .request(method("PROPFIND"), server.url("/config/wifi"))
+            .header("depth", "0"),
+    )
+    .await;
+    assert!(propfind.body.contains("activelock"), "{}", propfind.body);
+    assert!(!propfind.body.contains("alice"), "{}", propfind.body);
+    assert!(!propfind.body.contains("owner>"), "{}", propfind.body);
+}
+
+#[tokio::test]
+async fn a_refresh_without_timeout_keeps_the_locks_granted_timeout() {
+    // RFC 4918 §6.6, §9.10.2: not the policy's default of 180 s.
+    let server = TestServer::start().await;
+    let token = dav_lock(&server, "/config/time", "a", &[("timeout", "Second-3000")]).await;
+    let refresh = send(
+        client()
+            .request(method("LOCK"), server.url("/config/time"))
+            .header("if", format!("(<{token}>)")),
+    )
+    .await;
+    assert_eq!(refresh.status, StatusCode::OK, "{refresh:?}");
+    assert!(
+        refresh.body.contains("<D:timeout>Second-3000</D:timeout>"),
+        "{}",
+        refresh.body
+    );
+}
+
+#[tokio::test]
+async fn timeout_second_0_grants_a_lock_of_one_second_that_blocks_writes() {
+    let server = TestServer::start().await;
+    let reply = send(
+        client()
+            .request(method("LOCK"), server.url("/config/time"))
+            .header("timeout", "Second-0")
+            .body(lockinfo("exclusive", "a")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(
+        reply.body.contains("<D:timeout>Second-1</D:timeout>"),
+        "{}",
+        reply.body
+    );
+    let blocked = send(client().put(server.url("/config/time")).json(&json!({}))).await;
+    assert_eq!(
+        blocked.status,
+        StatusCode::LOCKED,
+        "a lock is never born expired"
+    );
+}
+
+#[tokio::test]
+async fn a_mixed_content_owner_comes_back_intact_and_shows_as_text_elsewhere() {
+    // RFC 4918 §14.17: lockdiscovery returns the owner as sent, markup and all.
+    let server = TestServer::start().await;
+    let owner = r#"<x:name xmlns:x="urn:x">Alice &amp; Co</x:name>"#;
+    let lock = send(
+        client()
+            .request(method("LOCK"), server.url("/config/wifi"))
+            .body(lockinfo("exclusive", owner)),
+    )
+    .await;
+    assert_eq!(lock.status, StatusCode::OK, "{lock:?}");
+    assert!(
+        lock.body.contains(&format!("<D:owner>{owner}</D:owner>")),
+        "{}",
+        lock.body
+    );
+    let propfind = send(
+        client()
+            .request(method("PROPFIND"), server.url("/config/wifi"))
+            .header("depth", "0"),
+    )
+    .await;
+    let doc = roxmltree::Document::parse(&propfind.body).expect("well-formed lockdiscovery");
+    let name = doc
+        .descendants()
+        .find(|n| n.has_tag_name(("urn:x", "name")))
+        .expect("the owner's element");
+    assert_eq!(name.text(), Some("Alice & Co"));
+    let refused = send(client().put(server.url("/config/wifi")).json(&json!({}))).await;
+    assert_eq!(refused.json()["owner"], "Alice & Co");
+    let list = send(client().get(server.url("/locks"))).await.json();
+    assert_eq!(list["locks"][0]["owner"], "Alice & Co");
+}
+
+#[tokio::test]
+async fn a_json_owner_is_text_and_comes_back_as_text() {
+    let server = TestServer::start().await;
+    let reply = json_lock(&server, "wifi", json!({"owner": "<b>Bob</b> & Co"})).await;
+    assert_eq!(reply.json()["owner"], "<b>Bob</b> & Co");
+    let propfind = send(
+        client()
+            .request(method("PROPFIND"), server.url("/config/wifi"))
+            .header("depth", "0"),
+    )
+    .await;
+    let doc = roxmltree::Document::parse(&propfind.body).expect("well-formed lockdiscovery");
+    let owner = doc
+        .descendants()
+        .find(|n| n.has_tag_name(("DAV:", "owner")))
+        .unwrap();
+    assert_eq!(owner.text(), Some("<b>Bob</b> & Co"));
 }
 
 #[tokio::test]

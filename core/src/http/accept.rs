@@ -47,6 +47,21 @@ impl BodyFormat {
         } else {
             BodyFormat::ProblemJson
         };
+        Self::negotiate_from(default, accept)
+    }
+
+    /// The format an `Accept` header asks for, `default` when it names neither: for a
+    /// server whose clients are all WebDAV clients (a WebDAV file server), whose default
+    /// is XML for every method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::BodyFormat;
+    /// assert_eq!(BodyFormat::negotiate_from(BodyFormat::DavXml, None), BodyFormat::DavXml);
+    /// assert_eq!(BodyFormat::negotiate_from(BodyFormat::DavXml, Some(b"application/problem+json")), BodyFormat::ProblemJson);
+    /// ```
+    pub fn negotiate_from(default: BodyFormat, accept: Option<&[u8]>) -> BodyFormat {
         let Some(accept) = accept else {
             return default;
         };

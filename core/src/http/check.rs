@@ -6,12 +6,10 @@ use super::accept::BodyFormat;
 use super::condition::{IfHeader, MAX_CONDITIONS, ResourceState};
 use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
 use super::method::Method;
-use super::outcome::{
-    Expiry, HeaderError, HeldLock, LockDetails, LockInfoError, Outcome, PathSource, Refusal,
-};
+use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
 use crate::lock::{Depth, LockRequest, Scope};
 use crate::path::Path;
-use crate::table::{Access, LockError, LockTable, RefreshError, UnlockError, WriteError};
+use crate::table::{Access, LockTable, RefreshError};
 use crate::tick::{Tick, Timeout};
 use crate::token::LockToken;
 
@@ -21,9 +19,10 @@ use crate::token::LockToken;
 pub struct LockInfo<'a> {
     /// `DAV:exclusive` or `DAV:shared`.
     pub scope: Scope,
-    /// The content of `DAV:owner`, kept verbatim (empty when absent). Responses write
-    /// it back as escaped text, never as markup: a client that sent
-    /// `<D:href>mailto:a@b</D:href>` reads back those characters as the owner's text.
+    /// The content of `DAV:owner` as markup, kept verbatim (empty when absent), each
+    /// namespace prefix it uses declared inside it: `lockdiscovery` returns it as sent
+    /// (RFC 4918 §14.17), refusals show its [`OwnerText`](super::OwnerText). An owner
+    /// given as plain text is passed as [`XmlText`](super::XmlText).
     pub owner: &'a str,
 }
 
@@ -49,7 +48,9 @@ pub struct Request<'a> {
     pub target: &'a [u8],
     /// The authenticated identity making the request, if any.
     pub principal: Option<&'a str>,
-    /// Whether the target exists now.
+    /// Whether the target exists now. `false` unless the server says otherwise: a write
+    /// to a resource that may not exist also needs the lock of its parent collection
+    /// (RFC 4918 §7.5), the safe answer when existence is unknown.
     pub exists: bool,
     /// The target's current entity tag (`"x"` or `W/"x"`), for `If` conditions.
     pub etag: Option<&'a str>,
@@ -74,21 +75,22 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// A request with no headers, for an existing target without entity tag.
+    /// A request with no headers, for a target not known to exist (see
+    /// [`Request::resource`]), without entity tag.
     ///
     /// # Examples
     ///
     /// ```
     /// use lockwarden::http::{Method, Request};
     /// let req = Request::new(Method::Delete, b"/config/wifi");
-    /// assert!(req.exists && req.if_header.is_none());
+    /// assert!(!req.exists && req.if_header.is_none());
     /// ```
     pub const fn new(method: Method, target: &'a [u8]) -> Self {
         Request {
             method,
             target,
             principal: None,
-            exists: true,
+            exists: false,
             etag: None,
             destination_exists: false,
             destination_etag: None,
@@ -442,14 +444,7 @@ fn authorize<const N: usize, const P: usize, const O: usize>(
     for (target, access) in accesses {
         table
             .authorize(now, &target, access, submitted, req.principal)
-            .map_err(|e| match e {
-                WriteError::Locked(conflict) => Refusal::Locked {
-                    method: req.method,
-                    path: path.clone(),
-                    lock: LockDetails::from_conflict(&conflict, hz),
-                },
-                WriteError::Forbidden => Refusal::Forbidden,
-            })?;
+            .map_err(|e| Refusal::of_write(e, req.method, path, hz))?;
     }
     Ok(())
 }
@@ -541,30 +536,7 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
             )?,
             created: !req.exists,
         }),
-        Err(LockError::Conflict(conflict)) => {
-            let lock = LockDetails::from_conflict(&conflict, hz);
-            if conflict.root != *path && path.contains(&conflict.root) {
-                Err(Refusal::LockBlockedBelow {
-                    path: path.clone(),
-                    lock,
-                })
-            } else {
-                Err(Refusal::LockConflict {
-                    path: path.clone(),
-                    lock,
-                })
-            }
-        }
-        Err(LockError::QuotaExceeded) => Err(Refusal::QuotaExceeded),
-        Err(LockError::TableFull { retry_after }) => Err(Refusal::TableFull {
-            retry_after: match retry_after {
-                Some(t) => Expiry::InSeconds(t.as_secs_ceil(hz)),
-                None => Expiry::Never,
-            },
-        }),
-        Err(LockError::OwnerTooLong) => Err(Refusal::BadLockInfo(LockInfoError::OwnerTooLong)),
-        Err(LockError::PrincipalTooLong) => Err(Refusal::PrincipalTooLong),
-        Err(LockError::Unseeded) => Err(Refusal::Unseeded),
+        Err(error) => Err(Refusal::of_lock(error, path, hz)),
     }
 }
 
@@ -613,11 +585,11 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
             Err(RefreshError::NoSuchLock) => {}
         }
     }
-    Err(if forbidden {
-        Refusal::Forbidden
+    Err(Refusal::from(if forbidden {
+        RefreshError::Forbidden
     } else {
-        Refusal::NoLockToRefresh
-    })
+        RefreshError::NoSuchLock
+    }))
 }
 
 fn unlock<const N: usize, const P: usize, const O: usize>(
@@ -632,9 +604,8 @@ fn unlock<const N: usize, const P: usize, const O: usize>(
     let uri = parse_lock_token(raw).map_err(|e| Refusal::BadHeader(HeaderError::LockToken(e)))?;
     // A URI that is not one of this server's tokens names no lock here (§9.11.1).
     let token = lock_token_of(uri).ok_or(Refusal::UnlockTokenMismatch)?;
-    match table.unlock(now, path, &token, req.principal) {
-        Ok(()) => Ok(Outcome::Unlocked),
-        Err(UnlockError::NoSuchLock) => Err(Refusal::UnlockTokenMismatch),
-        Err(UnlockError::Forbidden) => Err(Refusal::Forbidden),
-    }
+    table
+        .unlock(now, path, &token, req.principal)
+        .map(|()| Outcome::Unlocked)
+        .map_err(Refusal::from)
 }

@@ -12,8 +12,9 @@
 //!
 //! Parsing borrows the header: conditions keep slices of it. The parsed form is
 //! bounded, [`MAX_LISTS`] lists and [`MAX_CONDITIONS`] conditions in all (about 700
-//! bytes on a 32-bit target); a longer header is refused with an error, never cut
-//! short, since dropping a list or condition would change what the header means.
+//! bytes on a 32-bit target), each `<…>` at most [`MAX_CODED_URL`] bytes; a longer
+//! header is refused with an error, never cut short, since dropping a list or condition
+//! would change what the header means.
 
 use core::fmt;
 
@@ -27,6 +28,9 @@ use crate::token::LockToken;
 pub const MAX_LISTS: usize = 16;
 /// The most conditions an `If` header may hold, over all its lists.
 pub const MAX_CONDITIONS: usize = 32;
+/// The longest state token or resource tag (the text between `<` and `>`), in bytes: a
+/// lock token of this crate has 45, a URL of a long path percent-encoded fits.
+pub const MAX_CODED_URL: usize = 2048;
 
 /// An entity tag in an `If` condition, `[W/"opaque"]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +189,8 @@ pub enum IfErrorKind {
     UnclosedList,
     /// A `<` has no matching `>`.
     UnclosedCodedUrl,
+    /// A state token or resource tag is longer than [`MAX_CODED_URL`].
+    CodedUrlTooLong,
     /// A state token is not an absolute URI.
     BadStateToken,
     /// A resource tag is neither an absolute URI nor an absolute path.
@@ -224,6 +230,9 @@ impl fmt::Display for IfError {
             IfErrorKind::ExpectedCondition => f.write_str("expected Not, '<', '[' or ')'")?,
             IfErrorKind::UnclosedList => f.write_str("a list is not closed with ')'")?,
             IfErrorKind::UnclosedCodedUrl => f.write_str("a '<' is not closed with '>'")?,
+            IfErrorKind::CodedUrlTooLong => {
+                write!(f, "a '<…>' is longer than {MAX_CODED_URL} bytes")?
+            }
             IfErrorKind::BadStateToken => f.write_str("a state token is not an absolute URI")?,
             IfErrorKind::BadResourceTag => {
                 f.write_str("a resource tag is not an absolute URI or absolute path")?
@@ -279,6 +288,9 @@ impl<'a> Cursor<'a> {
             .iter()
             .position(|&b| b == b'>')
             .ok_or_else(|| self.error(IfErrorKind::UnclosedCodedUrl))?;
+        if len > MAX_CODED_URL {
+            return Err(self.error(IfErrorKind::CodedUrlTooLong));
+        }
         // `<` and `>` are ASCII, so both ends are character boundaries.
         let inner = self
             .text
@@ -751,6 +763,20 @@ mod tests {
                 std::str::from_utf8(input)
             );
         }
+    }
+
+    #[test]
+    fn a_state_token_longer_than_the_maximum_is_refused() {
+        let fits = std::format!("(<urn:{}>)", "a".repeat(MAX_CODED_URL - 4));
+        assert!(IfHeader::parse(&fits).is_ok());
+        let over = std::format!("(<urn:{}>)", "a".repeat(MAX_CODED_URL - 3));
+        assert_eq!(
+            IfHeader::parse(&over),
+            Err(IfError {
+                kind: IfErrorKind::CodedUrlTooLong,
+                at: 1
+            })
+        );
     }
 
     #[test]

@@ -40,14 +40,15 @@ mod condition;
 mod headers;
 mod method;
 mod outcome;
+mod owner;
 mod render;
 mod write;
 
 pub use accept::{BodyFormat, XML_CONTENT_TYPE};
 pub use check::{LockInfo, Request, check};
 pub use condition::{
-    Condition, EntityTag, IfError, IfErrorKind, IfHeader, List, MAX_CONDITIONS, MAX_LISTS,
-    ResourceState, Subject,
+    Condition, EntityTag, IfError, IfErrorKind, IfHeader, List, MAX_CODED_URL, MAX_CONDITIONS,
+    MAX_LISTS, ResourceState, Subject,
 };
 pub use headers::{
     DepthError, DepthHeader, DestinationError, LockTokenError, OverwriteError, TimeType,
@@ -58,6 +59,7 @@ pub use outcome::{
     Expiry, HeaderError, HeldLock, LockDetails, LockInfoError, Meaning, Outcome, PROBLEM_BASE,
     PathSource, Refusal,
 };
+pub use owner::{OwnerText, XmlText};
 pub use render::{
     Disclosure, Header, HeaderValue, TimeoutValue, may_see_token, write_lockdiscovery,
 };

@@ -12,6 +12,7 @@ use super::headers::{DepthError, DestinationError, LockTokenError, TimeoutError}
 use super::method::Method;
 use crate::lock::{Conflict, Depth, Scope};
 use crate::path::{Path, PathError};
+use crate::table::{LockError, RefreshError, UnlockError, WriteError};
 use crate::tick::Timeout;
 use crate::token::LockToken;
 
@@ -63,7 +64,8 @@ pub struct LockDetails<const P: usize, const O: usize> {
     pub scope: Scope,
     /// Depth 0 or infinity.
     pub depth: Depth,
-    /// The owner text, verbatim.
+    /// The owner, as the table keeps it (markup; its text is
+    /// [`OwnerText`](super::OwnerText)).
     pub owner: String<O>,
     /// When it expires.
     pub expires: Expiry,
@@ -91,7 +93,8 @@ pub struct HeldLock<const P: usize, const O: usize> {
     pub scope: Scope,
     /// Depth 0 or infinity.
     pub depth: Depth,
-    /// The owner text, verbatim.
+    /// The owner, as the table keeps it (markup; its text is
+    /// [`OwnerText`](super::OwnerText)).
     pub owner: String<O>,
     /// The token, for the `Lock-Token` header and the `lockdiscovery` body.
     pub token: LockToken,
@@ -312,6 +315,62 @@ const fn meaning(
 }
 
 impl<const P: usize, const O: usize> Refusal<P, O> {
+    /// The refusal of a `LOCK` on `path` that the table refused with `error`: the one
+    /// mapping from [`LockError`] to HTTP. A conflict with a lock strictly below `path`
+    /// blocks a depth-infinity request (207, RFC 4918 §9.10.9); times are in seconds at
+    /// `tick_hz`, rounded up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockError, Path, Ticks};
+    /// use lockwarden::http::{Expiry, Refusal};
+    /// let path: Path<64> = Path::new("/config").unwrap();
+    /// let full = LockError::<64, 64>::TableFull { retry_after: Some(Ticks(1500)) };
+    /// let refusal = Refusal::of_lock(full, &path, 1000);
+    /// assert_eq!(refusal, Refusal::TableFull { retry_after: Expiry::InSeconds(2) });
+    /// assert_eq!(refusal.meaning().status, 503);
+    /// ```
+    pub fn of_lock(error: LockError<P, O>, path: &Path<P>, tick_hz: u32) -> Self {
+        match error {
+            LockError::Conflict(conflict) => {
+                let lock = LockDetails::from_conflict(&conflict, tick_hz);
+                let path = path.clone();
+                if conflict.root != path && path.contains(&conflict.root) {
+                    Refusal::LockBlockedBelow { path, lock }
+                } else {
+                    Refusal::LockConflict { path, lock }
+                }
+            }
+            LockError::QuotaExceeded => Refusal::QuotaExceeded,
+            LockError::TableFull { retry_after } => Refusal::TableFull {
+                retry_after: Expiry::from_timeout(
+                    match retry_after {
+                        Some(t) => Timeout::Finite(t),
+                        None => Timeout::Infinite,
+                    },
+                    tick_hz,
+                ),
+            },
+            LockError::OwnerTooLong => Refusal::BadLockInfo(LockInfoError::OwnerTooLong),
+            LockError::PrincipalTooLong => Refusal::PrincipalTooLong,
+            LockError::Unseeded => Refusal::Unseeded,
+        }
+    }
+
+    /// The refusal of a `method` on `path` that the table refused with `error` (423 with
+    /// the blocking lock, or 403): the one mapping from [`WriteError`] to HTTP.
+    pub fn of_write(error: WriteError<P, O>, method: Method, path: &Path<P>, tick_hz: u32) -> Self {
+        match error {
+            WriteError::Locked(conflict) => Refusal::Locked {
+                method,
+                path: path.clone(),
+                lock: LockDetails::from_conflict(&conflict, tick_hz),
+            },
+            WriteError::Forbidden => Refusal::Forbidden,
+        }
+    }
+
     /// The status, problem type, title and precondition: the one place that maps
     /// outcomes to HTTP.
     ///
@@ -485,6 +544,26 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 Some(lock) => lock.expires.seconds(),
                 None => None,
             },
+        }
+    }
+}
+
+/// A refused refresh: 403 for another principal's lock, otherwise 412.
+impl<const P: usize, const O: usize> From<RefreshError> for Refusal<P, O> {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Forbidden => Refusal::Forbidden,
+            RefreshError::NoSuchLock => Refusal::NoLockToRefresh,
+        }
+    }
+}
+
+/// A refused unlock: 403 for another principal's lock, otherwise 409.
+impl<const P: usize, const O: usize> From<UnlockError> for Refusal<P, O> {
+    fn from(error: UnlockError) -> Self {
+        match error {
+            UnlockError::Forbidden => Refusal::Forbidden,
+            UnlockError::NoSuchLock => Refusal::UnlockTokenMismatch,
         }
     }
 }

@@ -12,10 +12,9 @@
 //! - `multistatus` for a depth-infinity `LOCK` blocked below (§9.10.9);
 //! - `prop`/`lockdiscovery` for a granted or refreshed lock (§9.10.1).
 //!
-//! The owner is written as text, escaped: it is never inserted as markup. An owner
-//! that a client sent as XML inside `DAV:owner` therefore comes back as the same
-//! characters, escaped, which every XML parser reads back to the text that was stored.
-//! Hrefs are percent-encoded canonical paths.
+//! The owner is kept as the markup the client sent inside `DAV:owner` and written back
+//! verbatim in `lockdiscovery` (RFC 4918 §14.17); problem+json shows its text
+//! ([`OwnerText`]). Hrefs are percent-encoded canonical paths.
 
 use core::fmt::{self, Write};
 
@@ -23,6 +22,7 @@ use heapless::String;
 
 use super::accept::{BodyFormat, XML_CONTENT_TYPE};
 use super::outcome::{Expiry, HeldLock, Outcome, PROBLEM_BASE, Refusal};
+use super::owner::OwnerText;
 use super::write::{
     BufferTooSmall, ByteCounter, JsonEscape, XmlEscape, json_string, render_into, uri_path,
 };
@@ -34,9 +34,30 @@ use crate::token::LockToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Disclosure {
-    /// Whether refusals name the blocking lock's owner (PROTOCOL.md: who holds a lock
-    /// is shown as its owner text, unless the deployment must hide it).
+    /// Whether other clients see a lock's owner (PROTOCOL.md: who holds a lock is shown
+    /// as its owner, unless the deployment must hide it). Every writer obeys it: refusals,
+    /// `lockdiscovery`, lock lists.
     pub owner: bool,
+}
+
+impl Disclosure {
+    /// Whether `viewer` sees the owner of a lock created by `holder`: always when owners
+    /// are shown; otherwise only a lock's own principal sees it (an anonymous lock has
+    /// nobody to show it to).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::http::Disclosure;
+    /// let hidden = Disclosure { owner: false };
+    /// assert!(hidden.shows_owner(Some("alice"), Some("alice")));
+    /// assert!(!hidden.shows_owner(Some("alice"), Some("bob")));
+    /// assert!(!hidden.shows_owner(None, None));
+    /// assert!(Disclosure::default().shows_owner(None, None));
+    /// ```
+    pub fn shows_owner(self, holder: Option<&str>, viewer: Option<&str>) -> bool {
+        self.owner || (holder.is_some() && holder == viewer)
+    }
 }
 
 impl Default for Disclosure {
@@ -383,8 +404,9 @@ fn problem_json<const P: usize, const O: usize>(
             lock.scope, lock.depth
         )?;
         if disclosure.owner {
-            w.write_str(",\"owner\":")?;
-            json_string(w, &lock.owner)?;
+            w.write_str(",\"owner\":\"")?;
+            write!(JsonEscape(w), "{}", OwnerText(&lock.owner))?;
+            w.write_char('"')?;
         }
         if let Expiry::InSeconds(s) = lock.expires {
             write!(w, ",\"expiresInSeconds\":{s}")?;
@@ -459,8 +481,9 @@ fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
         lock.scope, lock.depth
     )?;
     if !lock.owner.is_empty() {
+        // The markup as the client sent it (RFC 4918 §14.17), not escaped as text.
         w.write_str("<D:owner>")?;
-        XmlEscape(w).write_str(lock.owner)?;
+        w.write_str(lock.owner)?;
         w.write_str("</D:owner>")?;
     }
     match lock.expires {
@@ -517,31 +540,36 @@ pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&s
     }
 }
 
-/// Writes a `DAV:lockdiscovery` element (RFC 4918 §15.8) for a PROPFIND `prop`: one
-/// `activelock` per lock, its timeout the time remaining, its token only where
-/// `show_token` allows (see [`may_see_token`]). The element declares the `D` prefix
-/// for `DAV:` itself, so it is well-formed in any document.
+/// Writes a `DAV:lockdiscovery` element (RFC 4918 §15.8) for a PROPFIND `prop`, as
+/// `viewer` may see it: one `activelock` per lock, its timeout the time remaining, its
+/// token only where [`may_see_token`] allows, its owner only where `disclosure` does
+/// ([`Disclosure::shows_owner`]). The element declares the `D` prefix for `DAV:`
+/// itself, so it is well-formed in any document.
 ///
 /// # Examples
 ///
 /// ```
 /// # use lockwarden::*;
-/// use lockwarden::http::{may_see_token, write_lockdiscovery};
+/// use lockwarden::http::{Disclosure, write_lockdiscovery};
 /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
 /// table.seed_tokens([7; 16]);
 /// let p = Path::new("/config").unwrap();
-/// table.lock(Tick(0), &LockRequest::exclusive(&p, "alice & co").principal("alice")).unwrap();
+/// table.lock(Tick(0), &LockRequest::exclusive(&p, "alice &amp; co").principal("alice")).unwrap();
 /// let mut xml = String::new();
-/// write_lockdiscovery(&mut xml, table.locks_covering(Tick(500), &p), 1000, |l| may_see_token(l, Some("bob"))).unwrap();
+/// write_lockdiscovery(&mut xml, table.locks_covering(Tick(500), &p), 1000, Some("bob"), Disclosure::default()).unwrap();
 /// assert!(xml.contains("<D:owner>alice &amp; co</D:owner>"));
 /// assert!(xml.contains("<D:timeout>Second-180</D:timeout>"));
 /// assert!(!xml.contains("urn:uuid"));
+/// let mut hidden = String::new();
+/// write_lockdiscovery(&mut hidden, table.locks(Tick(500)), 1000, Some("bob"), Disclosure { owner: false }).unwrap();
+/// assert!(!hidden.contains("owner"));
 /// ```
 pub fn write_lockdiscovery<'t, const P: usize>(
     w: &mut impl Write,
     locks: impl IntoIterator<Item = ActiveLock<'t, P>>,
     tick_hz: u32,
-    show_token: impl Fn(&ActiveLock<'t, P>) -> bool,
+    viewer: Option<&str>,
+    disclosure: Disclosure,
 ) -> fmt::Result {
     // Declares its prefix so that it is well-formed wherever it is embedded.
     w.write_str("<D:lockdiscovery xmlns:D=\"DAV:\">")?;
@@ -552,9 +580,12 @@ pub fn write_lockdiscovery<'t, const P: usize>(
                 root: lock.root.as_str(),
                 scope: lock.scope,
                 depth: lock.depth,
-                owner: lock.owner,
+                owner: match disclosure.shows_owner(lock.principal, viewer) {
+                    true => lock.owner,
+                    false => "",
+                },
                 expires: Expiry::from_timeout(lock.remaining, tick_hz),
-                token: show_token(&lock).then_some(lock.token),
+                token: may_see_token(&lock, viewer).then_some(lock.token),
             },
         )?;
     }

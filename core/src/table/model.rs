@@ -360,7 +360,11 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
                     None => prop_assert_eq!(got, Err(RefreshError::NoSuchLock)),
                     Some(false) => prop_assert_eq!(got, Err(RefreshError::Forbidden)),
                     Some(true) => {
-                        let granted = model.policy.grant(timeout);
+                        let kept = model.find(t, PATHS[*path], &token).unwrap().timeout;
+                        let granted = match timeout {
+                            None => kept,
+                            Some(_) => model.policy.grant(timeout),
+                        };
                         prop_assert_eq!(
                             got,
                             Ok(Granted {

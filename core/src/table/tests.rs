@@ -254,19 +254,19 @@ fn an_expired_lock_blocks_nothing_even_before_it_is_purged() {
 fn expiry_is_correct_across_the_counter_wrap() {
     let mut t = table();
     let net = p("/config/net");
-    let start = u32::MAX - 5;
+    let start = u32::MAX - 5_000;
     t.lock(
         Tick(start),
-        &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(10))),
+        &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(10_000))),
     )
     .unwrap();
     assert!(is_locked(write(&t, start, "/config/net", &[])));
-    assert!(is_locked(write(&t, 3, "/config/net", &[])));
-    assert!(write(&t, 4, "/config/net", &[]).is_ok());
-    assert_eq!(t.len(Tick(3)), 1);
-    assert_eq!(t.len(Tick(4)), 0);
+    assert!(is_locked(write(&t, 4_998, "/config/net", &[])));
+    assert!(write(&t, 4_999, "/config/net", &[]).is_ok());
+    assert_eq!(t.len(Tick(4_998)), 1);
+    assert_eq!(t.len(Tick(4_999)), 0);
     t.check_invariants();
-    t.check_order(Tick(3));
+    t.check_order(Tick(4_998));
 }
 
 #[test]
@@ -275,12 +275,15 @@ fn the_deadline_order_holds_across_the_wrap() {
     let start = u32::MAX - 50;
     for (i, timeout) in [100u32, 30, 70, 10, 200].into_iter().enumerate() {
         let path = p(&std::format!("/s{i}"));
-        let req = LockRequest::exclusive(&path, "a").timeout(Timeout::Finite(Ticks(timeout)));
+        let req = LockRequest::exclusive(&path, "a").timeout(secs(timeout));
         t.lock(Tick(start.wrapping_add(i as u32)), &req).unwrap();
         t.check_order(Tick(start.wrapping_add(i as u32)));
     }
     t.check_invariants();
-    assert_eq!(t.next_expiry(Tick(start.wrapping_add(10))), Some(Ticks(3)));
+    assert_eq!(
+        t.next_expiry(Tick(start.wrapping_add(10))),
+        Some(Ticks(9_993))
+    );
 }
 
 #[test]
@@ -433,6 +436,49 @@ fn a_refresh_restarts_the_timeout_from_now() {
         Err(RefreshError::NoSuchLock)
     );
     t.check_invariants();
+}
+
+#[test]
+fn a_refresh_without_a_timeout_keeps_the_granted_timeout() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "a").timeout(secs(600)),
+        )
+        .unwrap();
+    // Not the policy's default (180 s): the lock's own 600 s, counted from the refresh.
+    let r = t.refresh(Tick(5_000), &net, &g.token, None, None).unwrap();
+    assert_eq!(r.timeout, secs(600));
+    assert!(is_locked(write(&t, 604_999, "/config/net", &[])));
+    assert!(write(&t, 605_000, "/config/net", &[]).is_ok());
+    t.check_invariants();
+}
+
+#[test]
+fn a_lock_asked_for_zero_seconds_is_granted_one_second_not_born_expired() {
+    let mut t = table();
+    let net = p("/config/net");
+    let g = t
+        .lock(
+            Tick(0),
+            &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(0))),
+        )
+        .unwrap();
+    assert_eq!(g.timeout, secs(1));
+    assert!(is_locked(write(&t, 999, "/config/net", &[])));
+    let r = t
+        .refresh(
+            Tick(500),
+            &net,
+            &g.token,
+            None,
+            Some(Timeout::Finite(Ticks(0))),
+        )
+        .unwrap();
+    assert_eq!(r.timeout, secs(1));
+    assert!(is_locked(write(&t, 1_499, "/config/net", &[])));
 }
 
 #[test]

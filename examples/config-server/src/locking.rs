@@ -144,7 +144,7 @@ struct JsonLock<'a> {
     path: &'a str,
     scope: &'static str,
     depth: &'static str,
-    owner: &'a str,
+    owner: String,
     /// The timeout granted, in seconds (`null` for an infinite lock).
     timeout_seconds: Option<u32>,
     /// Seconds until the lock expires unless refreshed (`null` for an infinite lock).
@@ -174,13 +174,11 @@ async fn json_lock(app: &App, request: Request, target: &LockPath) -> Response {
             Some(JsonScope::Shared) => Scope::Shared,
             Some(JsonScope::Exclusive) | None => Scope::Exclusive,
         };
-        let owner = wanted.owner.clone().unwrap_or_default();
+        // A JSON owner is text: kept as its XML escape, the one form the table keeps.
+        let owner = wanted.owner.as_deref().unwrap_or_default();
         LockInfo {
             scope,
-            owner: Some(Owner {
-                markup: owner.clone(),
-                text: owner,
-            }),
+            owner: Some(Owner::from_text(owner)),
         }
     });
     let timeout = wanted.timeout_seconds.map(|s| format!("Second-{s}"));
@@ -262,7 +260,9 @@ pub(crate) async fn list_locks(State(app): State<Arc<App>>, request: Request) ->
         path: String,
         scope: &'static str,
         depth: &'static str,
-        owner: String,
+        /// The owner's text; absent where the deployment hides it (`--hide-owners`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
         seconds_remaining: Option<u32>,
     }
     match request.method().as_str() {
@@ -270,6 +270,11 @@ pub(crate) async fn list_locks(State(app): State<Arc<App>>, request: Request) ->
         "OPTIONS" => return options(ALLOW_LOCKS),
         m => return Problem::method_not_allowed(m, "/locks", ALLOW_LOCKS).into_response(),
     }
+    let viewer = request
+        .extensions()
+        .get::<lockwarden_std::Principal>()
+        .map(|p| p.as_str());
+    let disclosure = app.disclosure();
     #[cfg(feature = "etcd")]
     let all = match &app.fleet {
         Some(fleet) => match fleet.store.locks().await {
@@ -293,7 +298,7 @@ pub(crate) async fn list_locks(State(app): State<Arc<App>>, request: Request) ->
             scope: lock.scope.as_str(),
             depth: lock.depth.as_str(),
             seconds_remaining: lock.remaining_secs(),
-            owner: lock.owner,
+            owner: lock.owner_for(viewer, disclosure),
         })
         .collect();
     let body = serde_json::json!({ "locks": locks });
@@ -411,7 +416,7 @@ fn json_lock_response(app: &App, outcome: LockOutcome) -> Response {
         path: lock.root.as_str(),
         scope: lock.scope.as_str(),
         depth: lock.depth.as_str(),
-        owner: lock.owner.as_str(),
+        owner: protocol::OwnerText(&lock.owner).to_string(),
         timeout_seconds: Expiry::from_timeout(lock.timeout, TICK_HZ).seconds(),
         expires_in_seconds: lock.expires.seconds(),
     };

@@ -64,7 +64,8 @@ pub struct ServerOptions {
     /// Most live locks one authenticated user may hold at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_locks_per_user: u16,
-    /// Do not name the holder (the lock's owner text) in 423 answers to other clients.
+    /// Hide who holds a lock (its owner) from other clients everywhere: 423 answers,
+    /// `GET /locks` and PROPFIND lockdiscovery.
     #[arg(long)]
     pub hide_owners: bool,
     /// Seconds a client has to send a request's headers; beyond, the connection is

@@ -12,6 +12,7 @@ const FIRST_TICK_SPINS: u32 = 50_000_000;
 
 /// Extra wake-ups a wait tolerates beyond one per tick (none are expected: SysTick is the
 /// only enabled interrupt).
+#[cfg(not(feature = "net"))]
 const WAKE_SLACK: u32 = 16;
 
 /// Ticks since boot; wraps, like the hardware counters lockwarden is built for.
@@ -68,6 +69,7 @@ pub const fn reached(now: u32, deadline: u32) -> bool {
 }
 
 /// Sleeps until the tick `deadline`, waking once per tick; returns the tick reached.
+#[cfg(not(feature = "net"))]
 pub fn wait_until(deadline: u32) -> Result<u32, Stalled> {
     let span = deadline.wrapping_sub(now());
     let wakeups = if (span as i32) < 0 { 0 } else { span };

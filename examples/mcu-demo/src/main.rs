@@ -6,6 +6,8 @@
 
 #[cfg(all(feature = "board-lm3s6965evb", feature = "board-microbit"))]
 compile_error!("enable one board feature, not both");
+#[cfg(all(feature = "net", feature = "defmt"))]
+compile_error!("the configuration API prints through semihosting text: build it without defmt");
 
 // The critical-section implementation for a single-core Cortex-M lives in cortex-m.
 use cortex_m as _;
@@ -16,8 +18,10 @@ use defmt_semihosting as _;
 mod report;
 mod board;
 mod clock;
-#[cfg(feature = "table")]
+#[cfg(all(feature = "table", not(feature = "net")))]
 mod scenario;
+#[cfg(feature = "net")]
+mod serve;
 #[cfg(feature = "table")]
 mod shared;
 
@@ -38,17 +42,20 @@ fn main() -> ! {
         clock::TICK_HZ
     );
 
-    #[cfg(feature = "table")]
+    #[cfg(feature = "net")]
+    serve::run(led);
+    #[cfg(all(feature = "table", not(feature = "net")))]
     scenario::run(led);
-    #[cfg(not(feature = "table"))]
+    #[cfg(not(any(feature = "table", feature = "net")))]
     bare_board(led);
 
+    #[cfg(not(feature = "net"))]
     report::finish()
 }
 
 /// The firmware without lockwarden: the same board, clock and output, the baseline of the
 /// size report.
-#[cfg(not(feature = "table"))]
+#[cfg(not(any(feature = "table", feature = "net")))]
 fn bare_board(mut led: board::LedPin) {
     use embedded_hal::digital::{OutputPin, StatefulOutputPin};
 

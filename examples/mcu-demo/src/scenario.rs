@@ -18,8 +18,8 @@ use crate::report::{check, fail};
 use crate::shared::{self, PATH_LEN, TABLE};
 use crate::{clock, report};
 
-/// How long A asks to hold its lock.
-const LOCK_TICKS: u32 = 40;
+/// How long A asks to hold its lock: one second, the shortest lock the policy grants.
+const LOCK_TICKS: u32 = 1_000;
 /// Ticks between A's lock and its refresh.
 const BEFORE_REFRESH: u32 = 10;
 const CLIENT_A: &str = "client A (network tool)";
@@ -57,7 +57,7 @@ pub fn run(led: LedPin) {
         a.token
     );
     check(
-        "A's lock is granted for the 40 ticks it asked",
+        "A's lock is granted for the 1000 ticks it asked",
         a.timeout == Timeout::Finite(Ticks(LOCK_TICKS)),
     );
     led_shows_the_table("the LED is on while A's lock is held", true);
@@ -106,7 +106,7 @@ pub fn run(led: LedPin) {
         expires_at
     );
     check(
-        "A's refresh restarts its 40 ticks",
+        "A's refresh restarts its 1000 ticks",
         refreshed.map(|r| r.timeout) == Ok(Timeout::Finite(Ticks(LOCK_TICKS))),
     );
 
@@ -234,8 +234,9 @@ fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> W
 
     let mut if_buf = [0u8; 64];
     let mut if_value = SliceWriter::new(&mut if_buf);
-    let mut request =
-        Request::new(Method::Put, target.as_str().as_bytes()).header("Accept", b"application/json");
+    let mut request = Request::new(Method::Put, target.as_str().as_bytes())
+        .header("Accept", b"application/json")
+        .resource(true, None);
     if let Some(token) = token {
         if write!(if_value, "(<{token}>)").is_err() {
             fail("the If header fits its buffer");

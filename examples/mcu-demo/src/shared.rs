@@ -3,6 +3,7 @@
 use core::cell::RefCell;
 
 use critical_section::Mutex;
+#[cfg(not(feature = "net"))]
 use embedded_hal::digital::StatefulOutputPin;
 use lock_indicator::{Change, LockLed, follow_table};
 use lockwarden::sync::SharedLockTable;
@@ -15,7 +16,12 @@ pub const SLOTS: usize = 4;
 /// Longest canonical path, in bytes.
 pub const PATH_LEN: usize = 64;
 /// Longest owner text, in bytes.
+#[cfg(not(feature = "net"))]
 pub const OWNER_LEN: usize = 32;
+/// Longest owner, in bytes: the API's clients send markup such as
+/// `<D:href xmlns:D="DAV:">mailto:…</D:href>`.
+#[cfg(feature = "net")]
+pub const OWNER_LEN: usize = 64;
 
 /// The Cortex-M3 shares the table through a critical section, so the SysTick handler can
 /// use it too.
@@ -27,9 +33,18 @@ pub type SharedTable = lockwarden::sync::CsLockTable<SLOTS, PATH_LEN, OWNER_LEN>
 pub type SharedTable = lockwarden::sync::SpinLockTable<SLOTS, PATH_LEN, OWNER_LEN>;
 
 /// Seconds are counted in SysTick ticks; a device-config client gets at most a minute.
+#[cfg(not(feature = "net"))]
 pub const POLICY: Policy = Policy::new(clock::TICK_HZ)
     .with_default_timeout_secs(1)
     .with_max_timeout_secs(60)
+    .with_max_locks_per_principal(2);
+
+/// The configuration API: a LOCK without `Timeout` holds for a minute, none for more than
+/// ten.
+#[cfg(feature = "net")]
+pub const POLICY: Policy = Policy::new(clock::TICK_HZ)
+    .with_default_timeout_secs(60)
+    .with_max_timeout_secs(600)
     .with_max_locks_per_principal(2);
 
 /// The lock table: `const fn new`, so it needs no initialisation code and no heap.
@@ -87,6 +102,7 @@ pub fn sync_led() {
 }
 
 /// The LED and the table seen at one instant.
+#[cfg(not(feature = "net"))]
 pub struct LedState {
     /// The tick of the observation.
     pub now: u32,
@@ -100,6 +116,7 @@ pub struct LedState {
 
 /// Reads the LED and the table together, inside one critical section, so no tick can fall
 /// between the two readings.
+#[cfg(not(feature = "net"))]
 pub fn led_state() -> LedState {
     critical_section::with(|cs| {
         let now = clock::now();

@@ -106,13 +106,13 @@ impl<P: OutputPin> LockLed<P> {
 /// let mut table: LockTable<4> = LockTable::new(Policy::new(100));
 /// table.seed_tokens([7; 16]);
 /// let path: Path<64> = Path::new("/config/network").unwrap();
-/// let request = LockRequest::exclusive(&path, "A").timeout(Timeout::Finite(Ticks(10)));
+/// let request = LockRequest::exclusive(&path, "A").timeout(Timeout::Finite(Ticks(150)));
 /// table.lock(Tick(0), &request).unwrap();
 ///
 /// let pin = Mock::new(&[Transaction::set(State::High), Transaction::set(State::Low)]);
 /// let mut led = LockLed::new(pin);
-/// assert_eq!(follow_table(&mut led, &table, Tick(9)), Ok(Change::Lit));
-/// assert_eq!(follow_table(&mut led, &table, Tick(10)), Ok(Change::Darkened));
+/// assert_eq!(follow_table(&mut led, &table, Tick(149)), Ok(Change::Lit));
+/// assert_eq!(follow_table(&mut led, &table, Tick(150)), Ok(Change::Darkened));
 /// led.release().done();
 /// ```
 pub fn follow_table<Pin, const N: usize, const P: usize, const O: usize>(

@@ -9,3 +9,6 @@ pub use lm3s6965evb::{CORE_CLOCK_HZ, LedPin, NAME, lock_led};
 mod microbit;
 #[cfg(feature = "board-microbit")]
 pub use microbit::{CORE_CLOCK_HZ, LedPin, NAME, lock_led};
+
+#[cfg(feature = "net")]
+pub mod ethernet;
