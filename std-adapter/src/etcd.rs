@@ -302,8 +302,8 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             .collect())
     }
 
-    /// The `DAV:lockdiscovery` property of `path` (RFC 4918 §15.8), each token shown only
-    /// to whom the core allows.
+    /// The `DAV:lockdiscovery` property of `path` (RFC 4918 §15.8) as `viewer` may see
+    /// it: tokens and owners shown as the core allows under the store's disclosure.
     pub async fn lockdiscovery(
         &self,
         path: &Path<P>,
