@@ -2,6 +2,10 @@
 # The etcd store: installs etcd and protoc (Debian: etcd-server, etcd-client,
 # protobuf-compiler, libprotobuf-dev) unless they are there, then runs the tests that start
 # real etcd processes on loopback, and prints the test runner's summary lines.
+#
+#   bash .ci/etcd.sh                  install, then test
+#   bash .ci/etcd.sh --install-only   install only (before anything builds the `etcd`
+#                                     feature, such as clippy or docs with --all-features)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
