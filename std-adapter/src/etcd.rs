@@ -21,13 +21,15 @@
 //! # Time
 //!
 //! A finite lock is attached to an etcd lease of its timeout in whole seconds, rounded
-//! up; etcd enforces a minimum lease time (2 s by default) and extends leases when its
+//! up, plus one: the lease starts before the transaction that grants the lock, and the
+//! extra second keeps the lock from ending before its timeout counted from the grant.
+//! etcd enforces a minimum lease time (2 s by default) and extends leases when its
 //! leader changes. **etcd's leader clock decides expiry**: a lock ends when its lease
-//! does, which is never earlier than its timeout, and may be later (by up to a second
+//! does, which is never earlier than its timeout, and may be later (by up to two seconds
 //! of rounding, the minimum lease time, or a leader change). The remaining time a
 //! replica shows (`Retry-After`, lockdiscovery) is the lease's, plus the second etcd's
-//! truncation may hide, at most the granted timeout. A lock with `Timeout: Infinite`
-//! has no lease.
+//! truncation may hide, at most the granted timeout; it is enforced for as long as the
+//! lease lasts. A lock with `Timeout: Infinite` has no lease.
 //!
 //! # Failure
 //!
@@ -411,7 +413,8 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 };
                 let mut options = PutOptions::new();
                 if let Some(ticks) = lock.timeout.ticks() {
-                    let secs = i64::from(ticks.as_secs_ceil(TICK_HZ).max(1));
+                    // One second more: the lease starts before the grant is committed.
+                    let secs = i64::from(ticks.as_secs_ceil(TICK_HZ)) + 1;
                     let lease = match self.client().lease_client().grant(secs, None).await {
                         Ok(lease) => lease.id(),
                         Err(e) => {
