@@ -551,6 +551,23 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
             lock.lease = kv.lease();
             locks.push(lock);
         }
+        // Leases tell whole seconds. Of locks with the same seconds left, the one granted
+        // or refreshed later (a higher revision) expires later, as in the table that
+        // granted them: a millisecond less for each such later one keeps that order.
+        let seconds: Vec<(Timeout, i64)> = locks
+            .iter()
+            .map(|l| (l.remaining, l.mod_revision))
+            .collect();
+        for lock in &mut locks {
+            if let Timeout::Finite(left) = lock.remaining {
+                let later = seconds
+                    .iter()
+                    .filter(|&&(r, m)| r == lock.remaining && m > lock.mod_revision)
+                    .count();
+                let later = u32::try_from(later).unwrap_or(u32::MAX);
+                lock.remaining = Timeout::Finite(Ticks(left.0.saturating_sub(later).max(1)));
+            }
+        }
         Ok((Snapshot { revision, locks }, value))
     }
 
