@@ -229,7 +229,7 @@ async fn random_requests_get_the_same_answers_in_memory_and_on_etcd() {
     let sequences: u64 = std::env::var("LOCKWARDEN_ETCD_SEQUENCES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or(30);
     let mut compared = 0;
     let mut statuses = std::collections::BTreeSet::new();
     for seed in 1..=sequences {
