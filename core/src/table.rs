@@ -1264,6 +1264,8 @@ fn submission<const P: usize, const O: usize>(
     }
 }
 
+mod restore;
+
 #[cfg(test)]
 mod tests;
 

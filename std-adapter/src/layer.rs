@@ -42,6 +42,7 @@ use crate::request::{
     AssumeMissing, ResourceLookup, Resources, SharedLookup, check_request, method_of,
 };
 use crate::response::LockResponse;
+use crate::store::LockStore;
 
 #[cfg(doc)]
 use crate::request::Principal;
@@ -55,6 +56,7 @@ pub struct LockLayer<
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,
     body_limits: BodyLimits,
+    store: Option<SharedStore<P, O>>,
 }
 
 impl<const N: usize, const P: usize, const O: usize> Clone for LockLayer<N, P, O> {
@@ -63,6 +65,7 @@ impl<const N: usize, const P: usize, const O: usize> Clone for LockLayer<N, P, O
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
             body_limits: self.body_limits,
+            store: self.store.clone(),
         }
     }
 }
@@ -86,6 +89,7 @@ impl<const N: usize, const P: usize, const O: usize> LockLayer<N, P, O> {
             manager,
             lookup: Arc::new(AssumeMissing),
             body_limits: BodyLimits::DEFAULT,
+            store: None,
         }
     }
 
@@ -105,6 +109,16 @@ impl<const N: usize, const P: usize, const O: usize> LockLayer<N, P, O> {
         self.lookup = Arc::new(lookup);
         self
     }
+
+    /// Decides every request on `store` (such as a fleet's
+    /// [`EtcdLockStore`](crate::etcd::EtcdLockStore)) instead of the manager's table.
+    /// The manager's write gate is then not used: a write that must not race a lock
+    /// is made by the handler in the store's transaction (see
+    /// `EtcdLockStore::check_and_write`).
+    pub fn store(mut self, store: Arc<dyn LockStore<P, O>>) -> Self {
+        self.store = Some(store);
+        self
+    }
 }
 
 impl<S, const N: usize, const P: usize, const O: usize> Layer<S> for LockLayer<N, P, O> {
@@ -116,6 +130,7 @@ impl<S, const N: usize, const P: usize, const O: usize> Layer<S> for LockLayer<N
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
             body_limits: self.body_limits,
+            store: self.store.clone(),
         }
     }
 }
@@ -131,6 +146,7 @@ pub struct LockService<
     manager: LockManager<N, P, O>,
     lookup: SharedLookup,
     body_limits: BodyLimits,
+    store: Option<SharedStore<P, O>>,
 }
 
 impl<S: Clone, const N: usize, const P: usize, const O: usize> Clone for LockService<S, N, P, O> {
@@ -140,6 +156,7 @@ impl<S: Clone, const N: usize, const P: usize, const O: usize> Clone for LockSer
             manager: self.manager.clone(),
             lookup: Arc::clone(&self.lookup),
             body_limits: self.body_limits,
+            store: self.store.clone(),
         }
     }
 }
@@ -177,6 +194,7 @@ where
         let manager = self.manager.clone();
         let lookup = Arc::clone(&self.lookup);
         let limits = self.body_limits;
+        let store = self.store.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             // The whole body first, bounded: nothing below waits on this client's network.
@@ -201,15 +219,21 @@ where
                 .extensions
                 .get::<WritePermit>()
                 .is_some_and(|p| manager.issued(p));
-            let permit = if method.is_read() || admitted {
+            let permit = if method.is_read() || admitted || store.is_some() {
                 None
             } else {
                 Some(manager.write_permit(touched_paths::<P>(&parts)).await)
             };
             let resources = Resources::of::<P>(&parts, &*lookup);
-            let outcome = manager.check(&check_request(&parts, &resources, None));
+            let outcome = match &store {
+                Some(store) => store.check(&check_request(&parts, &resources, None)).await,
+                None => manager.check(&check_request(&parts, &resources, None)),
+            };
             if !outcome.is_allowed() {
-                return Ok(LockResponse::new(outcome, manager.disclosure()).into_response());
+                let disclosure = store
+                    .as_ref()
+                    .map_or_else(|| manager.disclosure(), |s| s.disclosure());
+                return Ok(LockResponse::new(outcome, disclosure).into_response());
             }
             if let Some(permit) = &permit {
                 parts.extensions.insert(permit.clone());
@@ -223,6 +247,9 @@ where
         })
     }
 }
+
+/// A store shared by the clones of a layer.
+type SharedStore<const P: usize, const O: usize> = Arc<dyn LockStore<P, O>>;
 
 /// The paths a write changes: its target and, for COPY and MOVE, its destination. A path
 /// without a canonical form is left out: the check refuses the request anyway.

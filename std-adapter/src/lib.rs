@@ -14,6 +14,8 @@
 //!   `default-features = false` the crate is the manager, its clocks, `lockinfo` parsing
 //!   and the `http` crate conversions, without axum, tower or tokio.
 //! - `dav-server`: `dav::DavLocks`, lockwarden as the lock system of the dav-server crate.
+//! - `etcd`: `etcd::EtcdLockStore`, the locks of a fleet of servers in etcd, for
+//!   `LockLayer::store`. Its build needs `protoc`.
 //!
 //! ```
 //! # #[cfg(feature = "axum")] {
@@ -50,6 +52,8 @@ pub mod body;
 pub mod clock;
 #[cfg(feature = "dav-server")]
 pub mod dav;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 #[cfg(feature = "axum")]
 mod gate;
 #[cfg(feature = "axum")]
@@ -58,6 +62,8 @@ pub mod lockinfo;
 pub mod manager;
 pub mod request;
 pub mod response;
+#[cfg(feature = "axum")]
+pub mod store;
 
 /// The example of the crate's README, compiled and run as a doc-test.
 #[cfg(doctest)]
@@ -74,3 +80,5 @@ pub use manager::WritePermit;
 pub use manager::{LockManager, LockSnapshot, ManagerError, Purger};
 pub use request::{Principal, Resource, ResourceLookup, Resources};
 pub use response::{LockRejection, LockResponse};
+#[cfg(feature = "axum")]
+pub use store::LockStore;

@@ -272,6 +272,12 @@ pub enum Refusal<const P: usize, const O: usize> {
         /// The request's method.
         method: Method,
     },
+    /// 503: the shared lock store (a fleet's etcd) cannot be reached, so no lock can be
+    /// checked: the request fails closed.
+    StoreUnavailable {
+        /// When to try again, in seconds.
+        retry_after_secs: u32,
+    },
 }
 
 /// How an outcome reads in HTTP. Every row of PROTOCOL.md's table is a value of this.
@@ -507,6 +513,13 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Request body not allowed",
                 None,
             ),
+            Refusal::StoreUnavailable { .. } => meaning(
+                503,
+                "Service Unavailable",
+                "lock-store-unavailable",
+                "Lock store unavailable",
+                None,
+            ),
         }
     }
 
@@ -526,6 +539,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     pub const fn retry_after(&self) -> Option<u32> {
         match self {
             Refusal::TableFull { retry_after } => retry_after.seconds(),
+            Refusal::StoreUnavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => match self.lock() {
                 Some(lock) => lock.expires.seconds(),
                 None => None,

@@ -372,6 +372,10 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 w,
                 "{method} takes no request body; send it without one."
             ),
+            Refusal::StoreUnavailable { retry_after_secs } => write!(
+                w,
+                "The lock store cannot be reached, so no lock can be checked and nothing was changed. The same request will succeed once it is back; retry in {retry_after_secs} seconds."
+            ),
         }
     }
 }

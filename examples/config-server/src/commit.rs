@@ -65,6 +65,13 @@ impl Changes {
         Arc::clone(&guard)
     }
 
+    /// Serves `document` from now on, as stored by a fleet's shared store (see
+    /// `crate::fleet`), where changes are made rather than through [`Changes::apply`].
+    pub fn adopt(&self, document: ConfigDocument) {
+        let mut guard = self.stored.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::new(RenderedDocument::new(document));
+    }
+
     /// Applies `edit` to the latest document and returns once the change is stored.
     /// `edit` checks its preconditions against the latest document and either changes it
     /// and returns `Ok`, or leaves it untouched and returns the problem to answer.

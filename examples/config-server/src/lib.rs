@@ -22,6 +22,8 @@
 pub mod auth;
 pub mod commit;
 pub mod config;
+#[cfg(feature = "etcd")]
+pub mod fleet;
 mod locking;
 pub mod options;
 pub mod problem;
@@ -70,6 +72,10 @@ pub enum StartupError {
     /// The thread that expires locks could not be started.
     #[error("cannot start the lock expiry thread: {0}")]
     Purger(std::io::Error),
+    /// The fleet's etcd store could not be used.
+    #[cfg(feature = "etcd")]
+    #[error("etcd: {0}")]
+    Etcd(#[from] lockwarden_std::etcd::StoreError),
 }
 
 /// The server's state: the configuration, its storage, the lock table and the users.
@@ -89,12 +95,43 @@ pub struct App {
     body_limits: lockwarden_std::BodyLimits,
     // Removes locks as they expire, so that each expiry is logged when it happens.
     _purger: lockwarden_std::Purger,
+    /// With `--etcd`: the store of the locks and the document, shared with other replicas.
+    #[cfg(feature = "etcd")]
+    fleet: Option<fleet::Fleet>,
 }
 
 impl App {
     /// Loads the configuration (from the data directory, or the embedded defaults), the
     /// users file, and sets up an empty lock table.
     pub fn open(settings: Settings) -> Result<Arc<App>, StartupError> {
+        Self::build(settings).map(Arc::new)
+    }
+
+    /// Like [`App::open`], and with `--etcd` connects to etcd (feature `etcd`): the
+    /// locks and the document are then the fleet's (see [`fleet`]).
+    pub async fn start(settings: Settings) -> Result<Arc<App>, StartupError> {
+        #[cfg(feature = "etcd")]
+        if let Some(endpoints) = settings.options.etcd.clone() {
+            let prefix = settings.options.etcd_prefix.clone();
+            let policy = settings.options.policy();
+            let hide_owners = settings.options.hide_owners;
+            let mut app = Self::build(settings)?;
+            let fleet =
+                fleet::Fleet::connect(&endpoints, &prefix, policy, app.document().document())
+                    .await?;
+            if hide_owners {
+                fleet
+                    .store
+                    .set_disclosure(lockwarden::http::Disclosure { owner: false });
+            }
+            fleet.sync(&app.changes).await?;
+            app.fleet = Some(fleet);
+            return Ok(Arc::new(app));
+        }
+        Self::open(settings)
+    }
+
+    fn build(settings: Settings) -> Result<App, StartupError> {
         let options = &settings.options;
         let (storage, document) = match &options.data_dir {
             Some(dir) => Storage::open(dir)?,
@@ -108,7 +145,7 @@ impl App {
         let purger = locks
             .spawn_purger(std::time::Duration::from_secs(60))
             .map_err(StartupError::Purger)?;
-        Ok(Arc::new(App {
+        Ok(App {
             changes: Changes::new(storage, document),
             locks,
             users,
@@ -117,7 +154,9 @@ impl App {
             header_timeout: std::time::Duration::from_secs(options.header_timeout),
             body_limits: options.body_limits(),
             _purger: purger,
-        }))
+            #[cfg(feature = "etcd")]
+            fleet: None,
+        })
     }
 
     /// The configuration as last stored.
@@ -128,6 +167,16 @@ impl App {
     /// The lock table.
     pub fn locks(&self) -> &LockManager {
         &self.locks
+    }
+
+    /// What refusals show of other clients' locks.
+    pub(crate) fn disclosure(&self) -> lockwarden::http::Disclosure {
+        #[cfg(feature = "etcd")]
+        if let Some(fleet) = &self.fleet {
+            use lockwarden_std::LockStore;
+            return fleet.store.disclosure();
+        }
+        self.locks.disclosure()
     }
 }
 

@@ -44,6 +44,20 @@ pub(crate) async fn webdav(app: &Arc<App>, request: Request, section: Option<Str
         .extensions()
         .get::<lockwarden_std::Principal>()
         .cloned();
+    #[cfg(feature = "etcd")]
+    if let Some(fleet) = &app.fleet {
+        let answer =
+            lockwarden_std::store::respond(&*fleet.store, request, &Resources::target(resource))
+                .await;
+        if let (true, Some(name)) = (created(&answer.outcome), &section)
+            && let Err(problem) = fleet
+                .create_section(app, name, &answer.outcome, principal.as_ref())
+                .await
+        {
+            return problem.into_response();
+        }
+        return answer.into_response();
+    }
     let answer = app
         .locks
         .respond(request, &Resources::target(resource))
@@ -87,7 +101,7 @@ pub(crate) async fn json_lock_resource(State(app): State<Arc<App>>, request: Req
     }
     match request.method().as_str() {
         "POST" => json_lock(&app, request, &target).await,
-        "DELETE" => json_unlock(&app, request, &target),
+        "DELETE" => json_unlock(&app, request, &target).await,
         "OPTIONS" => options(ALLOW_LOCK),
         m => Problem::method_not_allowed(m, path, ALLOW_LOCK).into_response(),
     }
@@ -182,6 +196,11 @@ async fn json_lock(app: &App, request: Request, target: &LockPath) -> Response {
             JsonDepth::Infinity => b"infinity",
         });
     }
+    #[cfg(feature = "etcd")]
+    if let Some(fleet) = &app.fleet {
+        let outcome = fleet.store.check(&check).await;
+        return json_lock_response(app, in_json_flavour(outcome, &parts));
+    }
     let outcome = if refresh {
         app.locks.check(&check)
     } else {
@@ -192,7 +211,7 @@ async fn json_lock(app: &App, request: Request, target: &LockPath) -> Response {
 
 /// `DELETE …/lock`: releases the lock named by `Lock-Token`, or by the first token of
 /// `If` for clients that send only that.
-fn json_unlock(app: &App, request: Request, target: &LockPath) -> Response {
+async fn json_unlock(app: &App, request: Request, target: &LockPath) -> Response {
     let (parts, _) = request.into_parts();
     let from_if = match (parts.headers.get("lock-token"), parts.headers.get("if")) {
         (None, Some(value)) => IfHeader::parse(value.as_bytes())
@@ -206,6 +225,12 @@ fn json_unlock(app: &App, request: Request, target: &LockPath) -> Response {
     check.target = target.as_str().as_bytes();
     if let Some(token) = &from_if {
         check.lock_token = Some(token.as_bytes());
+    }
+    #[cfg(feature = "etcd")]
+    if let Some(fleet) = &app.fleet {
+        let outcome = fleet.store.check(&check).await;
+        return LockResponse::new(in_json_flavour(outcome, &parts), app.disclosure())
+            .into_response();
     }
     let outcome = app.locks.check(&check);
     LockResponse::new(in_json_flavour(outcome, &parts), app.locks.disclosure()).into_response()
@@ -249,10 +274,24 @@ pub(crate) async fn list_locks(State(app): State<Arc<App>>, request: Request) ->
         .extensions()
         .get::<lockwarden_std::Principal>()
         .map(|p| p.as_str());
-    let disclosure = app.locks.disclosure();
-    let locks: Vec<Listed> = app
-        .locks
-        .locks()
+    let disclosure = app.disclosure();
+    #[cfg(feature = "etcd")]
+    let all = match &app.fleet {
+        Some(fleet) => match fleet.store.locks().await {
+            Ok(locks) => locks,
+            Err(error) => {
+                return crate::fleet::unavailable_response(
+                    request.method(),
+                    request.headers(),
+                    &error,
+                );
+            }
+        },
+        None => app.locks.locks(),
+    };
+    #[cfg(not(feature = "etcd"))]
+    let all = app.locks.locks();
+    let locks: Vec<Listed> = all
         .into_iter()
         .map(|lock| Listed {
             path: lock.root.as_str().to_owned(),
@@ -276,7 +315,7 @@ pub(crate) async fn list_locks(State(app): State<Arc<App>>, request: Request) ->
 /// `PROPFIND`: `lockdiscovery` and `supportedlock` (RFC 4918 §15.8, §15.10) with the
 /// resource type and ETag, of the target and, below `Depth: 0` on `/config`, of its
 /// sections. The request body is not read: every request gets these properties.
-pub(crate) fn propfind(app: &App, request: Request) -> Response {
+pub(crate) async fn propfind(app: &App, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let depth = match parts
         .headers
@@ -319,6 +358,22 @@ pub(crate) fn propfind(app: &App, request: Request) -> Response {
             xml,
             "<D:response><D:href>{member}</D:href><D:propstat><D:prop>"
         );
+        #[cfg(feature = "etcd")]
+        if let Some(fleet) = &app.fleet {
+            match fleet.store.lockdiscovery(&member_path, viewer).await {
+                Ok(discovery) => xml.push_str(&discovery),
+                Err(error) => {
+                    return crate::fleet::unavailable_response(
+                        &parts.method,
+                        &parts.headers,
+                        &error,
+                    );
+                }
+            }
+        } else {
+            xml.push_str(&app.locks.lockdiscovery(&member_path, viewer));
+        }
+        #[cfg(not(feature = "etcd"))]
         xml.push_str(&app.locks.lockdiscovery(&member_path, viewer));
         xml.push_str(concat!(
             "<D:supportedlock>",
@@ -354,7 +409,7 @@ pub(crate) fn propfind(app: &App, request: Request) -> Response {
 fn json_lock_response(app: &App, outcome: LockOutcome) -> Response {
     let lock: &HeldLock<DEFAULT_PATH_LEN, DEFAULT_OWNER_LEN> = match &outcome {
         Outcome::Granted { lock, .. } | Outcome::Refreshed { lock } => lock,
-        _ => return LockResponse::new(outcome, app.locks.disclosure()).into_response(),
+        _ => return LockResponse::new(outcome, app.disclosure()).into_response(),
     };
     let body = JsonLock {
         token: lock.token.to_string(),

@@ -55,13 +55,6 @@ fn run(settings: Settings) -> ExitCode {
         .init();
     let options = settings.options.clone();
     let listen = options.listen;
-    let app = match App::open(settings) {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("config-server: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -70,6 +63,13 @@ fn run(settings: Settings) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let app = match App::start(settings).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("config-server: cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(listener) => listener,
             Err(e) => {

@@ -88,6 +88,17 @@ pub struct ServerOptions {
     /// level 1); a write with deeper values gets 413.
     #[arg(long, default_value_t = 16, value_name = "LEVELS")]
     pub max_depth: usize,
+    /// etcd client URLs, comma-separated: the locks and the configuration are kept there,
+    /// shared by every replica started with the same endpoints and prefix (instead of
+    /// this process and --data-dir). While etcd cannot be reached, every request gets
+    /// 503.
+    #[cfg(feature = "etcd")]
+    #[arg(long, value_name = "ENDPOINTS")]
+    pub etcd: Option<String>,
+    /// The etcd key prefix of this fleet's locks and configuration.
+    #[cfg(feature = "etcd")]
+    #[arg(long, default_value = "/lockwarden/", value_name = "PREFIX")]
+    pub etcd_prefix: String,
 }
 
 impl ServerOptions {
@@ -134,6 +145,14 @@ impl ServerOptions {
         let storage = match &self.data_dir {
             Some(dir) => format!("stored in {}", dir.display()),
             None => "in memory (use --data-dir DIR to keep changes)".to_owned(),
+        };
+        #[cfg(feature = "etcd")]
+        let storage = match &self.etcd {
+            Some(endpoints) => format!(
+                "and locks shared in etcd at {endpoints} under {}",
+                self.etcd_prefix
+            ),
+            None => storage,
         };
         let mut line = format!(
             "config-server listening on http://{addr} (configuration {storage}); try: curl{credentials} http://{addr}/config/network"

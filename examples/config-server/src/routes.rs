@@ -47,11 +47,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/config/{section}", any(section));
     if app.enforce_locks {
         let lookup_app = Arc::clone(&app);
-        documents = documents.layer(
-            LockLayer::new(app.locks.clone())
-                .with_resources(move |path: &str| lookup_app.resource(path))
-                .body_limits(app.body_limits),
-        );
+        let layer = LockLayer::new(app.locks.clone())
+            .with_resources(move |path: &str| lookup_app.resource(path))
+            .body_limits(app.body_limits);
+        #[cfg(feature = "etcd")]
+        let layer = match &app.fleet {
+            Some(fleet) => layer.store(fleet.store.clone()),
+            None => layer,
+        };
+        documents = documents.layer(layer);
     }
     // Outside the lock layer: a method a resource does not support is a 405, never a 423.
     documents = documents.layer(middleware::from_fn(supported_methods));
@@ -65,7 +69,14 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     let routed = Router::new()
         .merge(documents)
         .merge(lock_api)
-        .fallback(not_found)
+        .fallback(not_found);
+    // In a fleet, every request starts from the document as etcd holds it now.
+    #[cfg(feature = "etcd")]
+    let routed = routed.layer(middleware::from_fn_with_state(
+        Arc::clone(&app),
+        crate::fleet::sync_document,
+    ));
+    let routed = routed
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             authenticate,
@@ -208,7 +219,7 @@ async fn config_collection(State(app): State<Arc<App>>, request: Request) -> Res
         "GET" | "HEAD" => conditional_get(request.headers(), app.document().whole()),
         "OPTIONS" => options(ALLOW_CONFIG),
         "LOCK" | "UNLOCK" => locking::webdav(&app, request, None).await,
-        "PROPFIND" => locking::propfind(&app, request),
+        "PROPFIND" => locking::propfind(&app, request).await,
         m => Problem::method_not_allowed(m, "/config", ALLOW_CONFIG).into_response(),
     }
 }
@@ -233,7 +244,7 @@ async fn section(
         "PUT" => edit_section(&app, request, &name, Edit::Replace).await,
         "PATCH" => edit_section(&app, request, &name, Edit::Merge).await,
         "UNLOCK" => locking::webdav(&app, request, Some(name)).await,
-        "PROPFIND" => locking::propfind(&app, request),
+        "PROPFIND" => locking::propfind(&app, request).await,
         m => Problem::method_not_allowed(m, &format!("/config/{name}"), ALLOW_SECTION)
             .into_response(),
     }
@@ -352,31 +363,49 @@ async fn edit_section(app: &App, request: Request, name: &str, edit: Edit) -> Re
         Err(e) => return Problem::malformed_json(e).into_response(),
     };
     let if_match = parts.headers.get(header::IF_MATCH);
-    let changed = app
-        .changes
-        .apply(|document| {
-            let section = document
-                .section(name)
-                .ok_or_else(|| Problem::unknown_section(name))?;
-            if let Some(if_match) = if_match {
-                let etag = Representation::of(section).etag;
-                if !etag_list_matches(if_match.as_bytes(), &etag, true) {
-                    return Err(etag_mismatch(name, &etag));
-                }
+    let apply = |document: &mut crate::config::ConfigDocument, value: Value| {
+        let section = document
+            .section(name)
+            .ok_or_else(|| Problem::unknown_section(name))?;
+        if let Some(if_match) = if_match {
+            let etag = Representation::of(section).etag;
+            if !etag_list_matches(if_match.as_bytes(), &etag, true) {
+                return Err(etag_mismatch(name, &etag));
             }
-            let edited = match edit {
-                Edit::Replace => document.replace(name, value, &app.store_limits),
-                Edit::Merge => document.merge(name, &value, &app.store_limits),
-            };
-            if let Err(e) = edited {
-                return Err(Problem::edit_refused(name, &e));
+        }
+        let edited = match edit {
+            Edit::Replace => document.replace(name, value, &app.store_limits),
+            Edit::Merge => document.merge(name, &value, &app.store_limits),
+        };
+        if let Err(e) = edited {
+            return Err(Problem::edit_refused(name, &e));
+        }
+        document
+            .section(name)
+            .map(Representation::of)
+            .ok_or_else(|| Problem::unknown_section(name))
+    };
+    #[cfg(feature = "etcd")]
+    if let Some(fleet) = &app.fleet {
+        // The lock check and the write in one etcd transaction.
+        let resources = lockwarden_std::Resources::target(app.resource(parts.uri.path()));
+        let check = lockwarden_std::request::check_request(&parts, &resources, None);
+        let (outcome, changed) = fleet
+            .edit(&check, |document| apply(document, value.clone()))
+            .await;
+        return match (outcome.is_allowed(), changed) {
+            (_, Err(problem)) => problem.into_response(),
+            (true, Ok(Some(representation))) => {
+                json_representation(StatusCode::OK, &representation)
             }
-            document
-                .section(name)
-                .map(Representation::of)
-                .ok_or_else(|| Problem::unknown_section(name))
-        })
-        .await;
+            (true, Ok(None)) => Problem::storage_failed("the write was not stored").into_response(),
+            (false, Ok(_)) => {
+                use lockwarden_std::LockStore;
+                LockResponse::new(outcome, fleet.store.disclosure()).into_response()
+            }
+        };
+    }
+    let changed = app.changes.apply(|document| apply(document, value)).await;
     match changed {
         Ok(representation) => json_representation(StatusCode::OK, &representation),
         Err(problem) => problem.into_response(),
