@@ -30,11 +30,12 @@ use axum::response::{IntoResponse, Response};
 use http::Request;
 use http::request::Parts;
 use lockwarden::Path;
-use lockwarden::http::{BodyFormat, Method, Outcome, Refusal, uri_path_of};
+use lockwarden::http::{Method, uri_path_of};
 use tower::{Layer, Service};
 
 use crate::body::{BodyLimits, read_body};
-use crate::lockinfo::{LockBody, LockInfoLimits, parse_lock_body};
+#[cfg(doc)]
+use crate::lockinfo::LockInfoLimits;
 use crate::manager::{
     DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockManager, WritePermit,
 };
@@ -279,64 +280,15 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         resources: &Resources,
     ) -> LockResponse<P, O> {
         let (parts, body) = request.into_parts();
-        let method = method_of(&parts.method);
-        let limits = BodyLimits {
-            max_bytes: LockInfoLimits::DEFAULT.max_bytes,
-            ..BodyLimits::DEFAULT
-        };
-        let bytes = match read_body(&parts, body, limits).await {
-            Ok(bytes) => bytes,
-            Err(error) => return LockResponse::new(error.outcome(&parts), self.disclosure()),
-        };
-        if method == Method::Unlock && !bytes.is_empty() {
-            // RFC 4918 §9.11 defines no body for UNLOCK; one that would be ignored is
-            // refused (§8.4).
-            let accept = parts
-                .headers
-                .get(http::header::ACCEPT)
-                .map(|v| v.as_bytes());
-            let outcome = Outcome::Refused {
-                refusal: Refusal::UnexpectedBody { method },
-                format: BodyFormat::negotiate(method, accept),
-            };
-            return LockResponse::new(outcome, self.disclosure());
+        // A write permit an outer layer put in the request is released first, so that a
+        // LOCK answered here does not wait for itself.
+        if let Some(permit) = parts
+            .extensions
+            .get::<WritePermit>()
+            .filter(|p| self.issued(p))
+        {
+            permit.release();
         }
-        let lock_body = if method == Method::Lock {
-            let parsed = parse_lock_body(&bytes);
-            match parsed {
-                Ok(lock_body) => Some(lock_body),
-                Err(error) => {
-                    tracing::info!(
-                        target: "lockwarden",
-                        path = parts.uri.path(),
-                        status = 400,
-                        reason = %error,
-                        "lock refused"
-                    );
-                    let accept = parts
-                        .headers
-                        .get(http::header::ACCEPT)
-                        .map(|v| v.as_bytes());
-                    let outcome = Outcome::Refused {
-                        refusal: Refusal::BadLockInfo(error.kind()),
-                        format: BodyFormat::negotiate(method, accept),
-                    };
-                    return LockResponse::new(outcome, self.disclosure());
-                }
-            }
-        } else {
-            None
-        };
-        let lockinfo = match &lock_body {
-            Some(LockBody::Create(info)) => Some(info),
-            Some(LockBody::Refresh) | None => None,
-        };
-        let request = check_request(&parts, resources, lockinfo);
-        let outcome = if lockinfo.is_some() {
-            self.check_lock(&parts, &request).await
-        } else {
-            self.check(&request)
-        };
-        LockResponse::new(outcome, self.disclosure())
+        crate::store::respond(self, Request::from_parts(parts, body), resources).await
     }
 }

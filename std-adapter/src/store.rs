@@ -83,6 +83,13 @@ pub async fn respond<const P: usize, const O: usize>(
         Method::Lock => match parse_lock_body(&bytes) {
             Ok(lock_body) => Some(lock_body),
             Err(error) => {
+                tracing::info!(
+                    target: "lockwarden",
+                    path = parts.uri.path(),
+                    status = 400,
+                    reason = %error,
+                    "lock refused"
+                );
                 let outcome = refused(Refusal::BadLockInfo(error.kind()));
                 return LockResponse::new(outcome, store.disclosure());
             }
