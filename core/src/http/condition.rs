@@ -217,6 +217,14 @@ pub struct IfError {
 
 impl fmt::Display for IfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl IfError {
+    /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let number = |f: &mut dyn fmt::Write, n: usize| crate::http::write::decimal(f, n);
         f.write_str("If header: ")?;
         match self.kind {
             IfErrorKind::NotUtf8 => f.write_str("not UTF-8")?,
@@ -231,7 +239,9 @@ impl fmt::Display for IfError {
             IfErrorKind::UnclosedList => f.write_str("a list is not closed with ')'")?,
             IfErrorKind::UnclosedCodedUrl => f.write_str("a '<' is not closed with '>'")?,
             IfErrorKind::CodedUrlTooLong => {
-                write!(f, "a '<…>' is longer than {MAX_CODED_URL} bytes")?
+                f.write_str("a '<…>' is longer than ")?;
+                number(f, MAX_CODED_URL)?;
+                f.write_str(" bytes")?
             }
             IfErrorKind::BadStateToken => f.write_str("a state token is not an absolute URI")?,
             IfErrorKind::BadResourceTag => {
@@ -240,11 +250,24 @@ impl fmt::Display for IfError {
             IfErrorKind::BadEntityTag => {
                 f.write_str("an entity tag is not [\"…\"] or [W/\"…\"]")?
             }
-            IfErrorKind::TooManyLists => write!(f, "more than {MAX_LISTS} lists")?,
-            IfErrorKind::TooManyConditions => write!(f, "more than {MAX_CONDITIONS} conditions")?,
-            IfErrorKind::TagPath(e) => write!(f, "a resource tag's path: {e}")?,
+            IfErrorKind::TooManyLists => {
+                f.write_str("more than ")?;
+                number(f, MAX_LISTS)?;
+                f.write_str(" lists")?
+            }
+            IfErrorKind::TooManyConditions => {
+                f.write_str("more than ")?;
+                number(f, MAX_CONDITIONS)?;
+                f.write_str(" conditions")?
+            }
+            IfErrorKind::TagPath(e) => {
+                f.write_str("a resource tag's path: ")?;
+                f.write_str(e.message())?
+            }
         }
-        write!(f, " (at byte {})", self.at)
+        f.write_str(" (at byte ")?;
+        number(f, self.at)?;
+        f.write_char(')')
     }
 }
 

@@ -56,10 +56,17 @@ pub enum DepthError {
 
 impl fmt::Display for DepthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl DepthError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             DepthError::Invalid => "Depth header: the value must be 0, 1 or infinity",
             DepthError::OneNotAllowed => "Depth header: a lock has depth 0 or infinity, not 1",
-        })
+        }
     }
 }
 
@@ -118,10 +125,17 @@ pub enum LockTokenError {
 
 impl fmt::Display for LockTokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl LockTokenError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             LockTokenError::NotCodedUrl => "Lock-Token header: the value must be <token-URI>",
             LockTokenError::NotAbsoluteUri => "Lock-Token header: the token is not an absolute URI",
-        })
+        }
     }
 }
 
@@ -230,14 +244,21 @@ pub enum TimeoutError {
 
 impl fmt::Display for TimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl TimeoutError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             TimeoutError::Empty => "Timeout header: no timeout given",
             TimeoutError::BadSeconds => "Timeout header: Second- must be followed by digits",
             TimeoutError::Malformed => "Timeout header: a choice is not Second-N or Infinite",
             TimeoutError::NoUsableChoice => {
                 "Timeout header: none of the choices is Second-N or Infinite"
             }
-        })
+        }
     }
 }
 
@@ -372,7 +393,14 @@ pub enum DestinationError {
 
 impl fmt::Display for DestinationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Destination header: the value must be an absolute URI or an absolute path")
+        f.write_str(self.message())
+    }
+}
+
+impl DestinationError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        "Destination header: the value must be an absolute URI or an absolute path"
     }
 }
 

@@ -140,13 +140,23 @@ impl HeaderError {
 
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl HeaderError {
+    /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         match self {
-            HeaderError::Missing(name) => write!(f, "{name} header: required by this request"),
-            HeaderError::If(e) => e.fmt(f),
-            HeaderError::LockToken(e) => e.fmt(f),
-            HeaderError::Timeout(e) => e.fmt(f),
-            HeaderError::Depth(e) => e.fmt(f),
-            HeaderError::Destination(e) => e.fmt(f),
+            HeaderError::Missing(name) => {
+                f.write_str(name)?;
+                f.write_str(" header: required by this request")
+            }
+            HeaderError::If(e) => e.write_text(f),
+            HeaderError::LockToken(e) => f.write_str(e.message()),
+            HeaderError::Timeout(e) => f.write_str(e.message()),
+            HeaderError::Depth(e) => f.write_str(e.message()),
+            HeaderError::Destination(e) => f.write_str(e.message()),
         }
     }
 }
@@ -171,12 +181,19 @@ pub enum LockInfoError {
 
 impl fmt::Display for LockInfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl LockInfoError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             LockInfoError::Malformed => "lockinfo body: not a well-formed DAV:lockinfo element",
             LockInfoError::LockScope => "lockinfo body: lockscope must be exclusive or shared",
             LockInfoError::LockType => "lockinfo body: locktype must be write",
             LockInfoError::OwnerTooLong => "lockinfo body: owner is longer than the table can hold",
-        })
+        }
     }
 }
 

@@ -89,6 +89,30 @@ impl Write for SliceWriter<'_> {
     }
 }
 
+/// Writes `n` in decimal: the renderers' numbers, without `core::fmt`'s formatting
+/// machinery (the largest single cost of text output on a microcontroller).
+pub(crate) fn decimal(w: &mut dyn Write, n: usize) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    w.write_str(core::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or("0"))
+}
+
+/// Writes each piece in turn.
+pub(crate) fn pieces(w: &mut dyn Write, pieces: &[&str]) -> fmt::Result {
+    pieces.iter().try_for_each(|p| w.write_str(p))
+}
+
 /// A [`fmt::Write`] that only counts bytes: the size a body will have.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ByteCounter(pub usize);
@@ -146,7 +170,15 @@ pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
         w.write_str(s.get(start..i).unwrap_or(""))?;
         match escape {
             Some(e) => w.write_str(e)?,
-            None => write!(w, "\\u{:04x}", u32::from(c))?,
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = u32::from(c);
+                w.write_str("\\u")?;
+                for shift in [12, 8, 4, 0] {
+                    let nibble = HEX.get(((code >> shift) & 0xf) as usize).copied();
+                    w.write_char(char::from(nibble.unwrap_or(b'0')))?;
+                }
+            }
         }
         start = i + c.len_utf8();
     }
