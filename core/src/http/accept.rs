@@ -41,6 +41,7 @@ impl BodyFormat {
     /// assert_eq!(BodyFormat::negotiate(Method::Put, Some(b"text/xml, application/json;q=0.5")), BodyFormat::DavXml);
     /// assert_eq!(BodyFormat::negotiate(Method::Put, Some(b"*/*")), BodyFormat::ProblemJson);
     /// ```
+    #[inline(never)]
     pub fn negotiate(method: Method, accept: Option<&[u8]>) -> BodyFormat {
         let default = if method.is_webdav() {
             BodyFormat::DavXml

@@ -271,6 +271,7 @@ impl<const N: usize, const P: usize, const O: usize> ResourceState<P>
     }
 }
 
+#[inline(never)]
 fn canonical<const P: usize, const O: usize>(
     raw: &[u8],
     source: PathSource,
@@ -287,6 +288,7 @@ fn canonical<const P: usize, const O: usize>(
     Path::new(raw).map_err(bad)
 }
 
+#[inline(never)]
 fn decide<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -360,6 +362,7 @@ fn decide<const N: usize, const P: usize, const O: usize>(
 }
 
 /// The accesses a write needs, in the order they are checked.
+#[inline(never)]
 fn write_accesses<const P: usize>(
     req: &Request<'_>,
     path: &Path<P>,
@@ -432,6 +435,7 @@ fn authorize_write<const N: usize, const P: usize, const O: usize>(
 }
 
 /// Asks the table for each access; the first refusal is the request's.
+#[inline(never)]
 fn authorize<const N: usize, const P: usize, const O: usize>(
     table: &LockTable<N, P, O>,
     now: Tick,
@@ -449,6 +453,7 @@ fn authorize<const N: usize, const P: usize, const O: usize>(
     Ok(())
 }
 
+#[inline(never)]
 fn held<const P: usize, const O: usize>(
     root: &Path<P>,
     scope: Scope,
@@ -473,6 +478,7 @@ fn held<const P: usize, const O: usize>(
     })
 }
 
+#[inline(never)]
 fn requested_timeout<const P: usize, const O: usize>(
     req: &Request<'_>,
     tick_hz: u32,
@@ -485,6 +491,7 @@ fn requested_timeout<const P: usize, const O: usize>(
     }
 }
 
+#[inline(never)]
 fn create_lock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -540,6 +547,7 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
     }
 }
 
+#[inline(never)]
 fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -592,6 +600,7 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     }))
 }
 
+#[inline(never)]
 fn unlock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,

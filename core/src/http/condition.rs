@@ -368,6 +368,7 @@ impl<'a> IfHeader<'a> {
     /// assert_eq!(IfHeader::parse(b"(").unwrap_err().kind, IfErrorKind::UnclosedList);
     /// assert_eq!(IfHeader::parse(b"</a>").unwrap_err().kind, IfErrorKind::TagWithoutList);
     /// ```
+    #[inline(never)]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(value: &'a T) -> Result<Self, IfError> {
         let text = core::str::from_utf8(value.as_ref()).map_err(|e| IfError {
             kind: IfErrorKind::NotUtf8,
@@ -428,6 +429,7 @@ impl<'a> IfHeader<'a> {
     }
 
     /// One list, with the cursor at `(`.
+    #[inline(never)]
     fn list(&mut self, c: &mut Cursor<'a>, resource: Option<&'a str>) -> Result<(), IfError> {
         let open = c.at;
         c.at += 1;
@@ -514,6 +516,7 @@ impl<'a> IfHeader<'a> {
     /// The lock tokens the header submits: every state token in it that is one of this
     /// server's `urn:uuid:` tokens, negated or not (RFC 4918 §10.4.1: naming a token in
     /// `If` is how a client submits it).
+    #[inline(never)]
     pub fn submitted_tokens(&self) -> Vec<LockToken, MAX_CONDITIONS> {
         let mut tokens = Vec::new();
         for condition in &self.conditions {
@@ -551,6 +554,7 @@ impl<'a> IfHeader<'a> {
     /// let h = IfHeader::parse("([\"v2\"])").unwrap();
     /// assert_eq!(h.evaluate(&here, &Unlocked), Ok(false));
     /// ```
+    #[inline(never)]
     pub fn evaluate<const P: usize>(
         &self,
         request_path: &Path<P>,

@@ -83,6 +83,7 @@ impl DepthHeader {
     /// assert_eq!(DepthHeader::parse(b" 0 "), Ok(DepthHeader::Zero));
     /// assert_eq!(DepthHeader::parse(b"2"), Err(DepthError::Invalid));
     /// ```
+    #[inline(never)]
     pub fn parse(value: &[u8]) -> Result<Self, DepthError> {
         match trim_ows(value) {
             b"0" => Ok(DepthHeader::Zero),
@@ -172,6 +173,7 @@ pub(crate) fn is_absolute_uri(uri: &[u8]) -> bool {
 /// assert_eq!(parse_lock_token(b"urn:uuid:x"), Err(LockTokenError::NotCodedUrl));
 /// assert_eq!(parse_lock_token(b"<no scheme>"), Err(LockTokenError::NotAbsoluteUri));
 /// ```
+#[inline(never)]
 pub fn parse_lock_token(value: &[u8]) -> Result<&str, LockTokenError> {
     let inner = match trim_ows(value) {
         [b'<', inner @ .., b'>'] => inner,
@@ -279,6 +281,7 @@ impl core::error::Error for TimeoutError {}
 /// assert_eq!(parse_timeout(b"Extension-1, second-99999999999999999999"), Ok(TimeType::Seconds(u32::MAX)));
 /// assert_eq!(parse_timeout(b"Second-"), Err(TimeoutError::BadSeconds));
 /// ```
+#[inline(never)]
 pub fn parse_timeout(value: &[u8]) -> Result<TimeType, TimeoutError> {
     let mut first = None;
     let mut any = false;
@@ -420,6 +423,7 @@ impl core::error::Error for DestinationError {}
 /// assert_eq!(uri_path_of(b"/config"), Ok("/config"));
 /// assert!(uri_path_of(b"config").is_err());
 /// ```
+#[inline(never)]
 pub fn uri_path_of(value: &[u8]) -> Result<&str, DestinationError> {
     let value = trim_ows(value);
     let path = if value.first() == Some(&b'/') {

@@ -34,6 +34,8 @@
 //! }
 //! ```
 
+// The stages of the check and the parsers stay functions of their own (`inline(never)`):
+// inlined into one they cost 7 KB more flash and 900 B more stack on a Cortex-M.
 mod accept;
 mod check;
 mod condition;

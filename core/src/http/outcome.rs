@@ -73,6 +73,7 @@ pub struct LockDetails<const P: usize, const O: usize> {
 
 impl<const P: usize, const O: usize> LockDetails<P, O> {
     /// The details of a conflict from the table, with its remaining time in seconds.
+    #[inline(never)]
     pub fn from_conflict(conflict: &Conflict<P, O>, tick_hz: u32) -> Self {
         LockDetails {
             root: conflict.root.clone(),
@@ -309,6 +310,7 @@ pub struct Meaning {
 /// The base of the problem type URIs.
 pub const PROBLEM_BASE: &str = "https://lockwarden.dev/problems/";
 
+#[inline(never)]
 const fn meaning(
     status: u16,
     reason: &'static str,
@@ -342,6 +344,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// assert_eq!(refusal, Refusal::TableFull { retry_after: Expiry::InSeconds(2) });
     /// assert_eq!(refusal.meaning().status, 503);
     /// ```
+    #[inline(never)]
     pub fn of_lock(error: LockError<P, O>, path: &Path<P>, tick_hz: u32) -> Self {
         match error {
             LockError::Conflict(conflict) => {
@@ -371,6 +374,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
 
     /// The refusal of a `method` on `path` that the table refused with `error` (423 with
     /// the blocking lock, or 403): the one mapping from [`WriteError`] to HTTP.
+    #[inline(never)]
     pub fn of_write(error: WriteError<P, O>, method: Method, path: &Path<P>, tick_hz: u32) -> Self {
         match error {
             WriteError::Locked(conflict) => Refusal::Locked {
@@ -392,6 +396,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// assert_eq!(Refusal::<64, 64>::PreconditionFailed.meaning().status, 412);
     /// assert_eq!(Refusal::<64, 64>::Forbidden.meaning().status, 403);
     /// ```
+    #[inline(never)]
     pub const fn meaning(&self) -> Meaning {
         const LOCKED: &str = "Locked";
         const BAD: &str = "Bad Request";
