@@ -12,7 +12,10 @@
 //! - `spin`: [`sync::SpinLockTable`], a table shared across cores (through
 //!   `portable-atomic` on targets without compare-and-swap);
 //! - `defmt`: `defmt::Format` on public types, lock events logged at debug level;
-//! - `http`: the protocol layer that turns the table's answers into HTTP responses.
+//! - `http`: the protocol layer's minimal profile, which turns the table's answers into
+//!   HTTP responses with problem+json bodies;
+//! - `http-full`: the full profile, adding the WebDAV XML bodies (`DAV:error`,
+//!   multistatus, `lockdiscovery`) and `Accept` negotiation.
 //!
 //! # Examples
 //!

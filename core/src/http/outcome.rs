@@ -417,6 +417,14 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Resource is already locked",
                 Some("no-conflicting-lock"),
             ),
+            // A multistatus body is XML: the minimal profile answers 423 instead.
+            Refusal::LockBlockedBelow { .. } if !cfg!(feature = "http-full") => meaning(
+                423,
+                LOCKED,
+                "lock-conflict",
+                "Resource is already locked",
+                Some("no-conflicting-lock"),
+            ),
             Refusal::LockBlockedBelow { .. } => meaning(
                 207,
                 "Multi-Status",

@@ -8,6 +8,7 @@
 
 use core::fmt::{self, Write};
 
+#[cfg(feature = "http-full")]
 use super::write::xml_text;
 
 /// The plain text of an owner kept as markup: its character data, the five predefined
@@ -88,9 +89,11 @@ impl OwnerText<'_> {
 /// assert_eq!(markup, "Alice &amp; &lt;Co&gt;");
 /// assert_eq!(OwnerText(&markup).to_string(), "Alice & <Co>");
 /// ```
+#[cfg(feature = "http-full")]
 #[derive(Debug, Clone, Copy)]
 pub struct XmlText<'a>(pub &'a str);
 
+#[cfg(feature = "http-full")]
 impl fmt::Display for XmlText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         xml_text(f, self.0)

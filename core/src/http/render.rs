@@ -20,16 +20,22 @@ use core::fmt::{self, Write};
 
 use heapless::String;
 
-use super::accept::{BodyFormat, XML_CONTENT_TYPE};
-use super::outcome::{Expiry, HeldLock, Outcome, PROBLEM_BASE, Refusal};
+use super::accept::XML_CONTENT_TYPE;
+use super::outcome::{Expiry, Outcome, PROBLEM_BASE, Refusal};
 use super::owner::OwnerText;
 use super::write::{
-    BufferTooSmall, ByteCounter, JsonEscape, XmlEscape, decimal, json_string, pieces, render_into,
-    uri_path,
+    BufferTooSmall, ByteCounter, JsonEscape, decimal, json_string, pieces, render_into, uri_path,
 };
-use crate::lock::{ActiveLock, Depth, Scope};
+use crate::lock::ActiveLock;
 use crate::tick::Timeout;
-use crate::token::LockToken;
+#[cfg(feature = "http-full")]
+use {
+    super::accept::BodyFormat,
+    super::outcome::HeldLock,
+    super::write::XmlEscape,
+    crate::lock::{Depth, Scope},
+    crate::token::LockToken,
+};
 
 /// What a deployment shows of a lock to clients that do not hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,12 +118,16 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     pub const fn content_type(&self) -> Option<&'static str> {
         match self {
             Outcome::Allowed | Outcome::Unlocked => None,
+            // The minimal profile answers a granted or refreshed lock without a body.
+            Outcome::Granted { .. } | Outcome::Refreshed { .. } if !cfg!(feature = "http-full") => {
+                None
+            }
             Outcome::Granted { .. } | Outcome::Refreshed { .. } => Some(XML_CONTENT_TYPE),
             Outcome::Refused {
                 refusal: Refusal::LockBlockedBelow { .. },
                 ..
-            } => Some(XML_CONTENT_TYPE),
-            Outcome::Refused { format, .. } => Some(format.content_type()),
+            } if cfg!(feature = "http-full") => Some(XML_CONTENT_TYPE),
+            Outcome::Refused { format, .. } => Some(format.written().content_type()),
         }
     }
 
@@ -166,7 +176,9 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
             }
             Outcome::Refused { refusal, .. } => {
                 all[1] = header("Cache-Control", HeaderValue::text("no-store"));
-                all[2] = header("Vary", HeaderValue::text("Accept"));
+                if cfg!(feature = "http-full") {
+                    all[2] = header("Vary", HeaderValue::text("Accept"));
+                }
                 if let Some(secs) = refusal.retry_after() {
                     all[3] = header(
                         "Retry-After",
@@ -204,24 +216,26 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     fn body(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
         match self {
             Outcome::Allowed | Outcome::Unlocked => Ok(()),
+            #[cfg(not(feature = "http-full"))]
+            Outcome::Granted { .. } | Outcome::Refreshed { .. } => Ok(()),
+            #[cfg(feature = "http-full")]
             Outcome::Granted { lock, .. } | Outcome::Refreshed { lock } => {
                 w.write_str(XML_DECLARATION)?;
                 w.write_str("<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>")?;
                 held_activelock(w, lock)?;
                 w.write_str("</D:lockdiscovery></D:prop>")
             }
+            #[cfg(feature = "http-full")]
             Outcome::Refused {
                 refusal: refusal @ Refusal::LockBlockedBelow { .. },
                 ..
             } => multistatus(w, refusal),
-            Outcome::Refused {
-                refusal,
-                format: BodyFormat::ProblemJson,
-            } => problem_json(w, refusal, disclosure),
+            #[cfg(feature = "http-full")]
             Outcome::Refused {
                 refusal,
                 format: BodyFormat::DavXml,
             } => dav_error(w, refusal),
+            Outcome::Refused { refusal, .. } => problem_json(w, refusal, disclosure),
         }
     }
 
@@ -301,6 +315,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     }
 }
 
+#[cfg(feature = "http-full")]
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
 impl<const P: usize, const O: usize> Refusal<P, O> {
@@ -452,12 +467,14 @@ fn problem_json<const P: usize, const O: usize>(
     w.write_char('}')
 }
 
+#[cfg(feature = "http-full")]
 fn href(w: &mut dyn Write, path: &str) -> fmt::Result {
     w.write_str("<D:href>")?;
     uri_path(&mut XmlEscape(w), path)?;
     w.write_str("</D:href>")
 }
 
+#[cfg(feature = "http-full")]
 fn dav_error<const P: usize, const O: usize>(
     w: &mut dyn Write,
     refusal: &Refusal<P, O>,
@@ -481,6 +498,7 @@ fn dav_error<const P: usize, const O: usize>(
     w.write_str("</D:error>")
 }
 
+#[cfg(feature = "http-full")]
 fn multistatus<const P: usize, const O: usize>(
     w: &mut dyn Write,
     refusal: &Refusal<P, O>,
@@ -502,6 +520,7 @@ fn multistatus<const P: usize, const O: usize>(
 }
 
 /// The fields of a `DAV:activelock` element.
+#[cfg(feature = "http-full")]
 struct ActiveLockXml<'a> {
     root: &'a str,
     scope: Scope,
@@ -511,6 +530,7 @@ struct ActiveLockXml<'a> {
     token: Option<LockToken>,
 }
 
+#[cfg(feature = "http-full")]
 fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
     pieces(
         w,
@@ -546,6 +566,7 @@ fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
     w.write_str("</D:lockroot></D:activelock>")
 }
 
+#[cfg(feature = "http-full")]
 fn held_activelock<const P: usize, const O: usize>(
     w: &mut dyn Write,
     lock: &HeldLock<P, O>,
@@ -612,6 +633,7 @@ pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&s
 /// write_lockdiscovery(&mut hidden, table.locks(Tick(500)), 1000, Some("bob"), Disclosure { owner: false }).unwrap();
 /// assert!(!hidden.contains("owner"));
 /// ```
+#[cfg(feature = "http-full")]
 pub fn write_lockdiscovery<'t, const P: usize>(
     w: &mut impl Write,
     locks: impl IntoIterator<Item = ActiveLock<'t, P>>,

@@ -195,8 +195,10 @@ impl Write for JsonEscape<'_> {
 }
 
 /// A [`Write`] adapter that XML-escapes what is written through it.
+#[cfg(feature = "http-full")]
 pub(crate) struct XmlEscape<'w>(pub &'w mut dyn Write);
 
+#[cfg(feature = "http-full")]
 impl Write for XmlEscape<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         xml_text(self.0, s)
@@ -206,6 +208,7 @@ impl Write for XmlEscape<'_> {
 /// `s` as XML character data (XML 1.0 §2.4, §2.2): `&`, `<` and `>` are escaped (quotes
 /// need no escape outside attributes) and a carriage return is kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
 /// reference (C0 controls other than tab and newline, U+FFFE, U+FFFF), become U+FFFD.
+#[cfg(feature = "http-full")]
 pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
     let mut start = 0;
     for (i, c) in s.char_indices() {
@@ -289,6 +292,7 @@ mod tests {
         assert_eq!(back, "a\"b\\c\n\u{1}\u{2028}\u{2029}\u{7f}é");
     }
 
+    #[cfg(feature = "http-full")]
     #[test]
     fn xml_text_escapes_markup_and_replaces_characters_xml_cannot_carry() {
         let s = with(|w| xml_text(w, "<a href=\"x\">&'\r\t\n\u{1}\u{fffe}"));
