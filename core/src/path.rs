@@ -83,6 +83,17 @@ impl<const P: usize> Path<P> {
         "a path capacity must be between 1 and 65535 bytes"
     );
 
+    /// A path of no bytes, all zero: what an empty slot of a table holds, so that an
+    /// empty table is all zeros. Never handed out.
+    pub(crate) const fn zeroed() -> Self {
+        let () = Self::CAPACITY_FITS;
+        Path {
+            len: 0,
+            hash: 0,
+            bytes: [0; P],
+        }
+    }
+
     /// The root, `/`.
     ///
     /// # Examples

@@ -12,11 +12,14 @@ use core::hint::black_box;
 use lockwarden::sync::{CsLockTable, SharedLockTable};
 use lockwarden::{Policy, Tick};
 
-static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::new(Policy::new(1000));
+static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::unconfigured();
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    TABLE.with(|table| table.seed_tokens(black_box([7; 16])));
+    TABLE.with(|table| {
+        table.set_policy(Policy::new(black_box(1000)));
+        table.seed_tokens(black_box([7; 16]));
+    });
     let mut now = 0u32;
     loop {
         now = now.wrapping_add(black_box(1));
