@@ -368,16 +368,31 @@ impl<'a> IfHeader<'a> {
     /// assert_eq!(IfHeader::parse(b"(").unwrap_err().kind, IfErrorKind::UnclosedList);
     /// assert_eq!(IfHeader::parse(b"</a>").unwrap_err().kind, IfErrorKind::TagWithoutList);
     /// ```
-    #[inline(never)]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(value: &'a T) -> Result<Self, IfError> {
-        let text = core::str::from_utf8(value.as_ref()).map_err(|e| IfError {
+        let mut header = IfHeader::empty();
+        header.parse_into(value.as_ref())?;
+        Ok(header)
+    }
+
+    /// No lists: what [`IfHeader::parse_into`] fills.
+    pub(crate) const fn empty() -> Self {
+        IfHeader {
+            lists: Vec::new(),
+            conditions: Vec::new(),
+        }
+    }
+
+    /// [`IfHeader::parse`] into `self`, in place: a header is large for a
+    /// microcontroller's stack, and a returned one is moved at least once.
+    #[inline(never)]
+    pub(crate) fn parse_into(&mut self, value: &'a [u8]) -> Result<(), IfError> {
+        let text = core::str::from_utf8(value).map_err(|e| IfError {
             kind: IfErrorKind::NotUtf8,
             at: e.valid_up_to(),
         })?;
-        let mut header = IfHeader {
-            lists: Vec::new(),
-            conditions: Vec::new(),
-        };
+        self.lists.clear();
+        self.conditions.clear();
+        let header = self;
         let mut c = Cursor { text, at: 0 };
         // `None` until the first list or tag decides between the two forms.
         let mut tagged: Option<bool> = None;
@@ -425,7 +440,7 @@ impl<'a> IfHeader<'a> {
         if header.lists.is_empty() {
             return Err(c.error(IfErrorKind::Empty));
         }
-        Ok(header)
+        Ok(())
     }
 
     /// One list, with the cursor at `(`.
@@ -519,6 +534,14 @@ impl<'a> IfHeader<'a> {
     #[inline(never)]
     pub fn submitted_tokens(&self) -> Vec<LockToken, MAX_CONDITIONS> {
         let mut tokens = Vec::new();
+        self.submitted_tokens_into(&mut tokens);
+        tokens
+    }
+
+    /// [`IfHeader::submitted_tokens`] into the caller's vector (emptied first), so that
+    /// the list is not moved on the stack.
+    pub(crate) fn submitted_tokens_into(&self, tokens: &mut Vec<LockToken, MAX_CONDITIONS>) {
+        tokens.clear();
         for condition in &self.conditions {
             if let Subject::StateToken(uri) = condition.subject
                 && let Ok(token) = LockToken::parse(uri)
@@ -528,7 +551,6 @@ impl<'a> IfHeader<'a> {
                 let _ = tokens.push(token);
             }
         }
-        tokens
     }
 
     /// Evaluates the header (RFC 4918 §10.4.3): a list holds when all its conditions
