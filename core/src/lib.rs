@@ -17,6 +17,9 @@
 //! - `http-full`: the full profile, adding the WebDAV XML bodies (`DAV:error`,
 //!   multistatus, `lockdiscovery`) and `Accept` negotiation.
 //!
+//! What each costs in flash, RAM and stack on a Cortex-M, and how it is measured: the
+//! crate README, "Size on a microcontroller" (`core/size/report.sh` in the repository).
+//!
 //! # Examples
 //!
 //! ```
