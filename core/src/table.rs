@@ -483,7 +483,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
         let target = req.path.as_bytes();
         let mut conflict = NONE;
-        self.for_each_covering(now, req.path, |i, slot| {
+        self.for_each_covering(now, req.path, &mut |i, slot| {
             if !req.scope.compatible_with(slot.scope) {
                 conflict = i;
                 return false;
@@ -669,7 +669,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let mut exclusive_blocker = NONE;
         let mut shared_blocker = NONE;
         let mut shared_satisfied = false;
-        self.for_each_covering(now, path, |i, slot| {
+        self.for_each_covering(now, path, &mut |i, slot| {
             match submission(slot, submitted, principal) {
                 Submission::WrongPrincipal => {
                     forbidden = true;
@@ -926,12 +926,13 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// Calls `f` on every live lock that covers `target` — rooted at it, or rooted at
     /// an ancestor with depth infinity — until `f` returns false. Visits only the hash
     /// chains of `target` and, while depth-infinity locks exist, of its ancestors.
-    #[inline]
+    /// One copy for every caller (a `dyn` closure, not a generic one): the walk is the
+    /// table's largest loop, and each generic copy cost about 300 bytes of flash.
     fn for_each_covering(
         &self,
         now: Tick,
         path: &Path<P>,
-        mut f: impl FnMut(u16, &Slot<P, O>) -> bool,
+        f: &mut dyn FnMut(u16, &Slot<P, O>) -> bool,
     ) {
         if !self.any_live(now) {
             return;
@@ -974,7 +975,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// The index of the live lock with `token` covering `target`, or `NONE`.
     fn find_index(&self, now: Tick, target: &Path<P>, token: &LockToken) -> u16 {
         let mut found = NONE;
-        self.for_each_covering(now, target, |i, slot| {
+        self.for_each_covering(now, target, &mut |i, slot| {
             if slot.token == *token {
                 found = i;
                 return false;
@@ -993,7 +994,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         principal: Option<&str>,
     ) -> bool {
         let mut satisfied = false;
-        self.for_each_covering(now, resource, |_, slot| {
+        self.for_each_covering(now, resource, &mut |_, slot| {
             satisfied = slot.scope == Scope::Shared
                 && submission(slot, submitted, principal) == Submission::Valid;
             !satisfied
