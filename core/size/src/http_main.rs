@@ -30,7 +30,8 @@ fn main() -> ! {
             // protocol layer alone.
             table_probe::exercise(table, Tick(now));
             for i in 0..http_probe::REQUESTS {
-                let n = http_probe::answer(table, Tick(now), i, &mut buf);
+                let request = http_probe::request(i);
+                let n = http_probe::answer(table, Tick(now), &request, &mut buf);
                 black_box(buf.get(..n));
             }
             #[cfg(feature = "http-full")]

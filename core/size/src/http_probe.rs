@@ -83,11 +83,10 @@ pub fn request(i: usize) -> Request<'static> {
     request.principal(black_box("alice")).resource(black_box(true), black_box(None))
 }
 
-/// Checks request `i` and writes its answer into `buf`; the length written, or 0.
+/// Checks `request` and writes its answer into `buf`; the length written, or 0.
 #[inline(never)]
-pub fn answer(table: &mut Table, now: Tick, i: usize, buf: &mut [u8]) -> usize {
-    let request = request(i);
-    let outcome = check(table, now, &request);
+pub fn answer(table: &mut Table, now: Tick, request: &Request<'_>, buf: &mut [u8]) -> usize {
+    let outcome = check(table, now, request);
     outcome
         .response_into(buf, Disclosure { owner: black_box(true) })
         .unwrap_or(0)
