@@ -12,7 +12,13 @@
 //! - `spin`: [`sync::SpinLockTable`], a table shared across cores (through
 //!   `portable-atomic` on targets without compare-and-swap);
 //! - `defmt`: `defmt::Format` on public types, lock events logged at debug level;
-//! - `http`: the protocol layer that turns the table's answers into HTTP responses.
+//! - `http`: the protocol layer's minimal profile, which turns the table's answers into
+//!   HTTP responses with problem+json bodies;
+//! - `http-full`: the full profile, adding the WebDAV XML bodies (`DAV:error`,
+//!   multistatus, `lockdiscovery`) and `Accept` negotiation.
+//!
+//! What each costs in flash, RAM and stack on a Cortex-M, and how it is measured: the
+//! crate README, "Size on a microcontroller" (`core/size/report.sh` in the repository).
 //!
 //! # Examples
 //!

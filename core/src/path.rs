@@ -57,14 +57,21 @@ pub enum PathError {
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl PathError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             PathError::NotAbsolute => "the path must start with '/'",
             PathError::TooLong => "the path is longer than the lock table can hold",
             PathError::BadEscape => "a '%' in the path is not followed by two hexadecimal digits",
             PathError::ControlCharacter => "the path contains a control character",
             PathError::NotUtf8 => "the decoded path is not UTF-8",
             PathError::AboveRoot => "a '..' segment climbs above the root",
-        })
+        }
     }
 }
 
@@ -75,6 +82,17 @@ impl<const P: usize> Path<P> {
         P >= 1 && P <= u16::MAX as usize,
         "a path capacity must be between 1 and 65535 bytes"
     );
+
+    /// A path of no bytes, all zero: what an empty slot of a table holds, so that an
+    /// empty table is all zeros. Never handed out.
+    pub(crate) const fn zeroed() -> Self {
+        let () = Self::CAPACITY_FITS;
+        Path {
+            len: 0,
+            hash: 0,
+            bytes: [0; P],
+        }
+    }
 
     /// The root, `/`.
     ///

@@ -35,6 +35,17 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Every field zero: the policy of [`LockTable::unconfigured`](crate::LockTable::unconfigured)
+    /// until [`LockTable::set_policy`](crate::LockTable::set_policy) replaces it. Not a
+    /// policy to lock under (a lock would last one tick, and principals may hold none).
+    pub const ZERO: Policy = Policy {
+        tick_hz: 0,
+        default_timeout: Ticks(0),
+        max_timeout: Ticks(0),
+        infinite: Timeout::Finite(Ticks(0)),
+        max_locks_per_principal: 0,
+    };
+
     /// Defaults: 180 s default timeout, 3600 s maximum (both clamped to what 31 bits of
     /// ticks can express), `Infinite` granted as the maximum, 16 locks per principal.
     ///

@@ -56,6 +56,16 @@ pub struct CsLockTable<const N: usize, const P: usize = 64, const O: usize = 64>
 
 #[cfg(feature = "critical-section")]
 impl<const N: usize, const P: usize, const O: usize> CsLockTable<N, P, O> {
+    /// A shared [`LockTable::unconfigured`]: all zeros, so a `static` of it lives in
+    /// `.bss`. Set its policy and seed through `with` at start-up.
+    pub const fn unconfigured() -> Self {
+        CsLockTable {
+            table: critical_section::Mutex::new(
+                core::cell::RefCell::new(LockTable::unconfigured()),
+            ),
+        }
+    }
+
     /// An empty table under `policy`.
     ///
     /// # Examples
@@ -106,6 +116,14 @@ pub struct SpinLockTable<const N: usize, const P: usize = 64, const O: usize = 6
 
 #[cfg(feature = "spin")]
 impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
+    /// A shared [`LockTable::unconfigured`]: all zeros, so a `static` of it lives in
+    /// `.bss`. Set its policy and seed through `with` at start-up.
+    pub const fn unconfigured() -> Self {
+        SpinLockTable {
+            table: spin::Mutex::new(LockTable::unconfigured()),
+        }
+    }
+
     /// An empty table under `policy`.
     ///
     /// # Examples

@@ -23,7 +23,24 @@ pub const MAX_PRINCIPAL_LEN: usize = 32;
 /// back and the 2³²-tick horizon (see [`tick`](crate::tick)) is rarely approached.
 const PURGE_PER_OPERATION: usize = 2;
 
-const NONE: u16 = u16::MAX;
+/// No slot. A slot's handle is its index plus one, so that the all-zero table is an
+/// empty one: a `static` of it lives in `.bss` and takes no flash.
+const NONE: u16 = 0;
+
+/// The slot with `handle` (see [`NONE`]).
+#[inline]
+fn at<T>(slots: &[T], handle: u16) -> Option<&T> {
+    slots.get(usize::from(handle).wrapping_sub(1))
+}
+
+/// The slot with `handle`, to change.
+#[inline]
+fn at_mut<T>(slots: &mut [T], handle: u16) -> Option<&mut T> {
+    slots.get_mut(usize::from(handle).wrapping_sub(1))
+}
+
+/// What `latest` holds when no slot is occupied: a deadline that has always passed.
+const NOTHING_LIVE: (Tick, Timeout) = (Tick(0), Timeout::Finite(Ticks(0)));
 
 /// Counters of depth-infinity roots, by hash (see `LockTable::infinity_roots`).
 const INFINITY_FILTER: usize = 16;
@@ -196,12 +213,12 @@ struct Slot<const P: usize, const O: usize> {
 
 impl<const P: usize, const O: usize> Slot<P, O> {
     const EMPTY: Self = Slot {
-        path: Path::root(),
+        path: Path::zeroed(),
         owner: heapless::String::new(),
         principal: None,
         token: LockToken::from_bytes([0; 16]),
         granted: Tick(0),
-        timeout: Timeout::Infinite,
+        timeout: Timeout::Finite(Ticks(0)),
         scope: Scope::Exclusive,
         depth: Depth::Zero,
         prev: NONE,
@@ -307,12 +324,12 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     /// The grant time and timeout of the tail (the latest deadline): while it has
     /// passed, no lock is live and a check touches no slot, however many expired locks
     /// wait to be purged.
-    latest: Option<(Tick, Timeout)>,
+    latest: (Tick, Timeout),
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     const CAPACITY_FITS: () = assert!(
-        N >= 1 && N < NONE as usize,
+        N >= 1 && N < u16::MAX as usize,
         "a lock table holds between 1 and 65534 slots"
     );
     const OWNER_FITS: () = assert!(O <= u16::MAX as usize, "an owner holds at most 65535 bytes");
@@ -341,8 +358,42 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             free: NONE,
             fresh: 0,
             infinity_roots: [0; INFINITY_FILTER],
-            latest: None,
+            latest: NOTHING_LIVE,
         }
+    }
+
+    /// An empty table whose every byte is zero, policy included: a `static` of it lives
+    /// in `.bss` and costs no flash for its image, where [`LockTable::new`] puts the
+    /// policy's non-zero bytes, and so the whole table, in `.data`. Give it its policy
+    /// with [`LockTable::set_policy`] and its seed with [`LockTable::seed_tokens`] at
+    /// start-up, before the first lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// let mut table: LockTable<8> = LockTable::unconfigured();
+    /// table.set_policy(Policy::new(1000));
+    /// table.seed_tokens([7; 16]);
+    /// let p = Path::new("/config").unwrap();
+    /// assert!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).is_ok());
+    /// ```
+    pub const fn unconfigured() -> Self {
+        Self::new(Policy::ZERO)
+    }
+
+    /// Replaces the table's policy; locks already granted keep their timeouts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwarden::{LockTable, Policy};
+    /// let mut table: LockTable<4> = LockTable::unconfigured();
+    /// table.set_policy(Policy::new(32_768));
+    /// assert_eq!(table.policy().tick_hz, 32_768);
+    /// ```
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
     }
 
     /// Keys the token generator with 16 bytes of the device's entropy (a hardware RNG,
@@ -432,7 +483,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
         let target = req.path.as_bytes();
         let mut conflict = NONE;
-        self.for_each_covering(now, req.path, |i, slot| {
+        self.for_each_covering(now, req.path, &mut |i, slot| {
             if !req.scope.compatible_with(slot.scope) {
                 conflict = i;
                 return false;
@@ -466,7 +517,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let index = self.allocate(now)?;
         let timeout = self.policy.grant(req.timeout);
         let token = self.mint.next();
-        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+        if let Some(slot) = at_mut(&mut self.slots, index) {
             *slot = Slot {
                 path: req.path.clone(),
                 owner,
@@ -523,7 +574,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
         let index = self.find_index(now, path, token);
         let policy = self.policy;
-        let Some(slot) = self.slots.get_mut(usize::from(index)) else {
+        let Some(slot) = at_mut(&mut self.slots, index) else {
             return Err(RefreshError::NoSuchLock);
         };
         if !slot.held_by(principal) {
@@ -618,7 +669,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let mut exclusive_blocker = NONE;
         let mut shared_blocker = NONE;
         let mut shared_satisfied = false;
-        self.for_each_covering(now, path, |i, slot| {
+        self.for_each_covering(now, path, &mut |i, slot| {
             match submission(slot, submitted, principal) {
                 Submission::WrongPrincipal => {
                     forbidden = true;
@@ -850,7 +901,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     #[inline]
     fn slot(&self, index: u16) -> Option<&Slot<P, O>> {
-        self.slots.get(usize::from(index))
+        at(&self.slots, index)
     }
 
     #[inline]
@@ -875,12 +926,13 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// Calls `f` on every live lock that covers `target` — rooted at it, or rooted at
     /// an ancestor with depth infinity — until `f` returns false. Visits only the hash
     /// chains of `target` and, while depth-infinity locks exist, of its ancestors.
-    #[inline]
+    /// One copy for every caller (a `dyn` closure, not a generic one): the walk is the
+    /// table's largest loop, and each generic copy cost about 300 bytes of flash.
     fn for_each_covering(
         &self,
         now: Tick,
         path: &Path<P>,
-        mut f: impl FnMut(u16, &Slot<P, O>) -> bool,
+        f: &mut dyn FnMut(u16, &Slot<P, O>) -> bool,
     ) {
         if !self.any_live(now) {
             return;
@@ -923,7 +975,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// The index of the live lock with `token` covering `target`, or `NONE`.
     fn find_index(&self, now: Tick, target: &Path<P>, token: &LockToken) -> u16 {
         let mut found = NONE;
-        self.for_each_covering(now, target, |i, slot| {
+        self.for_each_covering(now, target, &mut |i, slot| {
             if slot.token == *token {
                 found = i;
                 return false;
@@ -942,7 +994,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         principal: Option<&str>,
     ) -> bool {
         let mut satisfied = false;
-        self.for_each_covering(now, resource, |_, slot| {
+        self.for_each_covering(now, resource, &mut |_, slot| {
             satisfied = slot.scope == Scope::Shared
                 && submission(slot, submitted, principal) == Submission::Valid;
             !satisfied
@@ -962,13 +1014,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// Whether any lock is live: whether the latest deadline is still ahead.
     #[inline]
     fn any_live(&self, now: Tick) -> bool {
-        self.latest
-            .is_some_and(|(granted, timeout)| is_live(granted, timeout, now))
+        is_live(self.latest.0, self.latest.1, now)
     }
 
     /// Keeps `latest` in step with the tail of the deadline list.
     fn note_tail(&mut self) {
-        self.latest = self.slot(self.tail).map(|s| (s.granted, s.timeout));
+        self.latest = self
+            .slot(self.tail)
+            .map_or(NOTHING_LIVE, |s| (s.granted, s.timeout));
     }
 
     fn allocate(&mut self, now: Tick) -> Result<u16, LockError<P, O>> {
@@ -979,7 +1032,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         }
         if usize::from(self.fresh) < N {
             self.fresh += 1;
-            return Ok(self.fresh - 1);
+            return Ok(self.fresh);
         }
         // The table is full of occupied slots: the head expires first.
         match self.slot(self.head).map(|s| s.remaining(now)) {
@@ -1017,7 +1070,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         };
         let old = *head;
         *head = index;
-        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+        if let Some(slot) = at_mut(&mut self.slots, index) {
             slot.chain = old;
         }
     }
@@ -1037,7 +1090,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let mut i = first;
         while let Some(slot) = self.slot(i) {
             if slot.chain == index {
-                if let Some(s) = self.slots.get_mut(usize::from(i)) {
+                if let Some(s) = at_mut(&mut self.slots, i) {
                     s.chain = after;
                 }
                 return;
@@ -1065,15 +1118,15 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             Some(slot) => slot.next,
             None => self.head,
         };
-        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+        if let Some(slot) = at_mut(&mut self.slots, index) {
             slot.prev = before;
             slot.next = after;
         }
-        match self.slots.get_mut(usize::from(before)) {
+        match at_mut(&mut self.slots, before) {
             Some(slot) => slot.next = index,
             None => self.head = index,
         }
-        match self.slots.get_mut(usize::from(after)) {
+        match at_mut(&mut self.slots, after) {
             Some(slot) => slot.prev = index,
             None => self.tail = index,
         }
@@ -1083,11 +1136,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn unlink_deadline(&mut self, index: u16) {
         let Some(slot) = self.slot(index) else { return };
         let (prev, next) = (slot.prev, slot.next);
-        match self.slots.get_mut(usize::from(prev)) {
+        match at_mut(&mut self.slots, prev) {
             Some(slot) => slot.next = next,
             None => self.head = next,
         }
-        match self.slots.get_mut(usize::from(next)) {
+        match at_mut(&mut self.slots, next) {
             Some(slot) => slot.prev = prev,
             None => self.tail = prev,
         }
@@ -1105,7 +1158,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         self.unlink_bucket(index);
         self.unlink_deadline(index);
         let free = self.free;
-        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+        if let Some(slot) = at_mut(&mut self.slots, index) {
             *slot = Slot {
                 next: free,
                 ..Slot::EMPTY
@@ -1133,7 +1186,8 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         assert_eq!(self.tail, prev);
         assert_eq!(
             self.latest,
-            self.slot(self.tail).map(|s| (s.granted, s.timeout))
+            self.slot(self.tail)
+                .map_or(NOTHING_LIVE, |s| (s.granted, s.timeout))
         );
         let mut free = Vec::new();
         let mut f = self.free;
@@ -1144,7 +1198,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         assert_eq!(seen.len() + free.len(), usize::from(self.fresh));
         // Every occupied slot is in the chain of its hash, and only there.
         for &i in &seen {
-            let slot = &self.slots[usize::from(i)];
+            let slot = &self.slots[usize::from(i) - 1];
             assert_eq!(slot.path.hash(), crate::path::hash(slot.path.as_bytes()));
             let mut found = 0;
             let mut c = self.buckets[Self::bucket(slot.path.hash())];
@@ -1170,7 +1224,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         assert_eq!(chained, seen.len());
         let mut roots = [0u16; INFINITY_FILTER];
         for &i in &seen {
-            let slot = &self.slots[usize::from(i)];
+            let slot = &self.slots[usize::from(i) - 1];
             if slot.depth == Depth::Infinity {
                 roots[infinity_filter(slot.path.hash())] += 1;
             }

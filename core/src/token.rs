@@ -149,6 +149,13 @@ impl PartialEq for LockToken {
 
 impl fmt::Display for LockToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl LockToken {
+    /// Writes the `urn:uuid:` form, without `core::fmt`'s formatting machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = [0u8; TOKEN_TEXT_LEN];
         text[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());

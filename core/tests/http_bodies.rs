@@ -1,6 +1,6 @@
 //! Every refusal renders as valid problem+json and well-formed `DAV:error` XML with the
 //! status PROTOCOL.md gives it, and `lockdiscovery` lists locks as RFC 4918 §15.8 says.
-#![cfg(feature = "http")]
+#![cfg(feature = "http-full")]
 
 use lockwarden::http::{
     BodyFormat, Disclosure, Expiry, HeaderError, IfError, IfErrorKind, LockDetails, LockInfoError,

@@ -1,5 +1,5 @@
 //! Which locks each method must satisfy (RFC 4918 §7, §9), through the one-call check.
-#![cfg(feature = "http")]
+#![cfg(feature = "http-full")]
 
 use lockwarden::http::{Method, Outcome, Refusal, Request, check};
 use lockwarden::{Depth, LockRequest, LockTable, LockToken, Path, Policy, Tick};

@@ -1,6 +1,6 @@
 //! Every outcome of PROTOCOL.md's table, through the one-call check on a real table,
 //! with the bodies parsed back by real JSON and XML parsers.
-#![cfg(feature = "http")]
+#![cfg(feature = "http-full")]
 
 use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Refusal, Request, XmlText, check};
 use lockwarden::{

@@ -1,7 +1,7 @@
 //! Properties of the protocol layer over generated input: printing then parsing an
 //! `If` header gives it back, no parser panics on any bytes, any owner text survives
 //! the JSON and XML bodies, and the whole check is total.
-#![cfg(feature = "http")]
+#![cfg(feature = "http-full")]
 
 use lockwarden::http::{
     BodyFormat, Condition, DepthHeader, Disclosure, EntityTag, IfHeader, MAX_CONDITIONS, MAX_LISTS,

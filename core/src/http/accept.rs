@@ -2,6 +2,7 @@
 //! response"). An explicit `Accept` decides; without one, or when it prefers neither,
 //! WebDAV methods get XML and the others problem+json.
 
+#[cfg(feature = "http-full")]
 use super::headers::trim_ows;
 use super::method::Method;
 
@@ -41,13 +42,33 @@ impl BodyFormat {
     /// assert_eq!(BodyFormat::negotiate(Method::Put, Some(b"text/xml, application/json;q=0.5")), BodyFormat::DavXml);
     /// assert_eq!(BodyFormat::negotiate(Method::Put, Some(b"*/*")), BodyFormat::ProblemJson);
     /// ```
+    #[inline(never)]
     pub fn negotiate(method: Method, accept: Option<&[u8]>) -> BodyFormat {
-        let default = if method.is_webdav() {
-            BodyFormat::DavXml
+        #[cfg(feature = "http-full")]
+        {
+            let default = if method.is_webdav() {
+                BodyFormat::DavXml
+            } else {
+                BodyFormat::ProblemJson
+            };
+            Self::negotiate_from(default, accept)
+        }
+        // The minimal profile writes problem+json only.
+        #[cfg(not(feature = "http-full"))]
+        {
+            let _ = (method, accept);
+            BodyFormat::ProblemJson
+        }
+    }
+
+    /// The format the renderers write for `self`: itself, or problem+json in the
+    /// minimal profile (without feature `http-full`), which has no XML bodies.
+    pub(crate) const fn written(self) -> BodyFormat {
+        if cfg!(feature = "http-full") {
+            self
         } else {
             BodyFormat::ProblemJson
-        };
-        Self::negotiate_from(default, accept)
+        }
     }
 
     /// The format an `Accept` header asks for, `default` when it names neither: for a
@@ -61,6 +82,7 @@ impl BodyFormat {
     /// assert_eq!(BodyFormat::negotiate_from(BodyFormat::DavXml, None), BodyFormat::DavXml);
     /// assert_eq!(BodyFormat::negotiate_from(BodyFormat::DavXml, Some(b"application/problem+json")), BodyFormat::ProblemJson);
     /// ```
+    #[cfg(feature = "http-full")]
     pub fn negotiate_from(default: BodyFormat, accept: Option<&[u8]>) -> BodyFormat {
         let Some(accept) = accept else {
             return default;
@@ -81,6 +103,7 @@ impl BodyFormat {
 /// `application/xml; charset="utf-8"`, the type of every XML body (RFC 4918 §8.2).
 pub const XML_CONTENT_TYPE: &str = "application/xml; charset=\"utf-8\"";
 
+#[cfg(feature = "http-full")]
 #[derive(Clone, Copy)]
 struct Quality {
     /// In thousandths.
@@ -90,6 +113,7 @@ struct Quality {
 }
 
 /// The quality `accept` gives the best of `types`.
+#[cfg(feature = "http-full")]
 fn quality(accept: &[u8], types: &[&[u8]]) -> Quality {
     let mut best = Quality {
         q: 0,
@@ -137,6 +161,7 @@ fn quality(accept: &[u8], types: &[&[u8]]) -> Quality {
 }
 
 /// `application/xml` → `application/`.
+#[cfg(feature = "http-full")]
 fn split_type(media: &[u8]) -> (&[u8], &[u8]) {
     match media.iter().position(|&b| b == b'/') {
         Some(i) => (
@@ -148,6 +173,7 @@ fn split_type(media: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// The value of a `q=` parameter in thousandths (RFC 9110 §12.4.2), if this is one.
+#[cfg(feature = "http-full")]
 fn q_param(param: &[u8]) -> Option<u16> {
     let param = trim_ows(param);
     let value = match param {
@@ -177,6 +203,7 @@ fn q_param(param: &[u8]) -> Option<u16> {
     }
 }
 
+#[cfg(feature = "http-full")]
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,6 +217,14 @@ pub struct IfError {
 
 impl fmt::Display for IfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl IfError {
+    /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let number = |f: &mut dyn fmt::Write, n: usize| crate::http::write::decimal(f, n);
         f.write_str("If header: ")?;
         match self.kind {
             IfErrorKind::NotUtf8 => f.write_str("not UTF-8")?,
@@ -231,7 +239,9 @@ impl fmt::Display for IfError {
             IfErrorKind::UnclosedList => f.write_str("a list is not closed with ')'")?,
             IfErrorKind::UnclosedCodedUrl => f.write_str("a '<' is not closed with '>'")?,
             IfErrorKind::CodedUrlTooLong => {
-                write!(f, "a '<…>' is longer than {MAX_CODED_URL} bytes")?
+                f.write_str("a '<…>' is longer than ")?;
+                number(f, MAX_CODED_URL)?;
+                f.write_str(" bytes")?
             }
             IfErrorKind::BadStateToken => f.write_str("a state token is not an absolute URI")?,
             IfErrorKind::BadResourceTag => {
@@ -240,11 +250,24 @@ impl fmt::Display for IfError {
             IfErrorKind::BadEntityTag => {
                 f.write_str("an entity tag is not [\"…\"] or [W/\"…\"]")?
             }
-            IfErrorKind::TooManyLists => write!(f, "more than {MAX_LISTS} lists")?,
-            IfErrorKind::TooManyConditions => write!(f, "more than {MAX_CONDITIONS} conditions")?,
-            IfErrorKind::TagPath(e) => write!(f, "a resource tag's path: {e}")?,
+            IfErrorKind::TooManyLists => {
+                f.write_str("more than ")?;
+                number(f, MAX_LISTS)?;
+                f.write_str(" lists")?
+            }
+            IfErrorKind::TooManyConditions => {
+                f.write_str("more than ")?;
+                number(f, MAX_CONDITIONS)?;
+                f.write_str(" conditions")?
+            }
+            IfErrorKind::TagPath(e) => {
+                f.write_str("a resource tag's path: ")?;
+                f.write_str(e.message())?
+            }
         }
-        write!(f, " (at byte {})", self.at)
+        f.write_str(" (at byte ")?;
+        number(f, self.at)?;
+        f.write_char(')')
     }
 }
 
@@ -346,14 +369,30 @@ impl<'a> IfHeader<'a> {
     /// assert_eq!(IfHeader::parse(b"</a>").unwrap_err().kind, IfErrorKind::TagWithoutList);
     /// ```
     pub fn parse<T: AsRef<[u8]> + ?Sized>(value: &'a T) -> Result<Self, IfError> {
-        let text = core::str::from_utf8(value.as_ref()).map_err(|e| IfError {
+        let mut header = IfHeader::empty();
+        header.parse_into(value.as_ref())?;
+        Ok(header)
+    }
+
+    /// No lists: what [`IfHeader::parse_into`] fills.
+    pub(crate) const fn empty() -> Self {
+        IfHeader {
+            lists: Vec::new(),
+            conditions: Vec::new(),
+        }
+    }
+
+    /// [`IfHeader::parse`] into `self`, in place: a header is large for a
+    /// microcontroller's stack, and a returned one is moved at least once.
+    #[inline(never)]
+    pub(crate) fn parse_into(&mut self, value: &'a [u8]) -> Result<(), IfError> {
+        let text = core::str::from_utf8(value).map_err(|e| IfError {
             kind: IfErrorKind::NotUtf8,
             at: e.valid_up_to(),
         })?;
-        let mut header = IfHeader {
-            lists: Vec::new(),
-            conditions: Vec::new(),
-        };
+        self.lists.clear();
+        self.conditions.clear();
+        let header = self;
         let mut c = Cursor { text, at: 0 };
         // `None` until the first list or tag decides between the two forms.
         let mut tagged: Option<bool> = None;
@@ -401,10 +440,11 @@ impl<'a> IfHeader<'a> {
         if header.lists.is_empty() {
             return Err(c.error(IfErrorKind::Empty));
         }
-        Ok(header)
+        Ok(())
     }
 
     /// One list, with the cursor at `(`.
+    #[inline(never)]
     fn list(&mut self, c: &mut Cursor<'a>, resource: Option<&'a str>) -> Result<(), IfError> {
         let open = c.at;
         c.at += 1;
@@ -491,8 +531,17 @@ impl<'a> IfHeader<'a> {
     /// The lock tokens the header submits: every state token in it that is one of this
     /// server's `urn:uuid:` tokens, negated or not (RFC 4918 §10.4.1: naming a token in
     /// `If` is how a client submits it).
+    #[inline(never)]
     pub fn submitted_tokens(&self) -> Vec<LockToken, MAX_CONDITIONS> {
         let mut tokens = Vec::new();
+        self.submitted_tokens_into(&mut tokens);
+        tokens
+    }
+
+    /// [`IfHeader::submitted_tokens`] into the caller's vector (emptied first), so that
+    /// the list is not moved on the stack.
+    pub(crate) fn submitted_tokens_into(&self, tokens: &mut Vec<LockToken, MAX_CONDITIONS>) {
+        tokens.clear();
         for condition in &self.conditions {
             if let Subject::StateToken(uri) = condition.subject
                 && let Ok(token) = LockToken::parse(uri)
@@ -502,7 +551,6 @@ impl<'a> IfHeader<'a> {
                 let _ = tokens.push(token);
             }
         }
-        tokens
     }
 
     /// Evaluates the header (RFC 4918 §10.4.3): a list holds when all its conditions
@@ -528,6 +576,7 @@ impl<'a> IfHeader<'a> {
     /// let h = IfHeader::parse("([\"v2\"])").unwrap();
     /// assert_eq!(h.evaluate(&here, &Unlocked), Ok(false));
     /// ```
+    #[inline(never)]
     pub fn evaluate<const P: usize>(
         &self,
         request_path: &Path<P>,

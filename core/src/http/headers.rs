@@ -56,10 +56,17 @@ pub enum DepthError {
 
 impl fmt::Display for DepthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl DepthError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             DepthError::Invalid => "Depth header: the value must be 0, 1 or infinity",
             DepthError::OneNotAllowed => "Depth header: a lock has depth 0 or infinity, not 1",
-        })
+        }
     }
 }
 
@@ -76,6 +83,7 @@ impl DepthHeader {
     /// assert_eq!(DepthHeader::parse(b" 0 "), Ok(DepthHeader::Zero));
     /// assert_eq!(DepthHeader::parse(b"2"), Err(DepthError::Invalid));
     /// ```
+    #[inline(never)]
     pub fn parse(value: &[u8]) -> Result<Self, DepthError> {
         match trim_ows(value) {
             b"0" => Ok(DepthHeader::Zero),
@@ -118,10 +126,17 @@ pub enum LockTokenError {
 
 impl fmt::Display for LockTokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl LockTokenError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             LockTokenError::NotCodedUrl => "Lock-Token header: the value must be <token-URI>",
             LockTokenError::NotAbsoluteUri => "Lock-Token header: the token is not an absolute URI",
-        })
+        }
     }
 }
 
@@ -158,6 +173,7 @@ pub(crate) fn is_absolute_uri(uri: &[u8]) -> bool {
 /// assert_eq!(parse_lock_token(b"urn:uuid:x"), Err(LockTokenError::NotCodedUrl));
 /// assert_eq!(parse_lock_token(b"<no scheme>"), Err(LockTokenError::NotAbsoluteUri));
 /// ```
+#[inline(never)]
 pub fn parse_lock_token(value: &[u8]) -> Result<&str, LockTokenError> {
     let inner = match trim_ows(value) {
         [b'<', inner @ .., b'>'] => inner,
@@ -230,14 +246,21 @@ pub enum TimeoutError {
 
 impl fmt::Display for TimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl TimeoutError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             TimeoutError::Empty => "Timeout header: no timeout given",
             TimeoutError::BadSeconds => "Timeout header: Second- must be followed by digits",
             TimeoutError::Malformed => "Timeout header: a choice is not Second-N or Infinite",
             TimeoutError::NoUsableChoice => {
                 "Timeout header: none of the choices is Second-N or Infinite"
             }
-        })
+        }
     }
 }
 
@@ -258,6 +281,7 @@ impl core::error::Error for TimeoutError {}
 /// assert_eq!(parse_timeout(b"Extension-1, second-99999999999999999999"), Ok(TimeType::Seconds(u32::MAX)));
 /// assert_eq!(parse_timeout(b"Second-"), Err(TimeoutError::BadSeconds));
 /// ```
+#[inline(never)]
 pub fn parse_timeout(value: &[u8]) -> Result<TimeType, TimeoutError> {
     let mut first = None;
     let mut any = false;
@@ -372,7 +396,14 @@ pub enum DestinationError {
 
 impl fmt::Display for DestinationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Destination header: the value must be an absolute URI or an absolute path")
+        f.write_str(self.message())
+    }
+}
+
+impl DestinationError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        "Destination header: the value must be an absolute URI or an absolute path"
     }
 }
 
@@ -392,6 +423,7 @@ impl core::error::Error for DestinationError {}
 /// assert_eq!(uri_path_of(b"/config"), Ok("/config"));
 /// assert!(uri_path_of(b"config").is_err());
 /// ```
+#[inline(never)]
 pub fn uri_path_of(value: &[u8]) -> Result<&str, DestinationError> {
     let value = trim_ows(value);
     let path = if value.first() == Some(&b'/') {

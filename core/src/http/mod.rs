@@ -34,6 +34,8 @@
 //! }
 //! ```
 
+// The stages of the check and the parsers stay functions of their own (`inline(never)`):
+// inlined into one they cost 7 KB more flash and 900 B more stack on a Cortex-M.
 mod accept;
 mod check;
 mod condition;
@@ -59,8 +61,10 @@ pub use outcome::{
     Expiry, HeaderError, HeldLock, LockDetails, LockInfoError, Meaning, Outcome, PROBLEM_BASE,
     PathSource, Refusal,
 };
-pub use owner::{OwnerText, XmlText};
-pub use render::{
-    Disclosure, Header, HeaderValue, TimeoutValue, may_see_token, write_lockdiscovery,
-};
+pub use owner::OwnerText;
+#[cfg(feature = "http-full")]
+pub use owner::XmlText;
+#[cfg(feature = "http-full")]
+pub use render::write_lockdiscovery;
+pub use render::{Disclosure, Header, HeaderValue, TimeoutValue, may_see_token};
 pub use write::{BufferTooSmall, ByteCounter, SliceWriter};

@@ -73,6 +73,7 @@ pub struct LockDetails<const P: usize, const O: usize> {
 
 impl<const P: usize, const O: usize> LockDetails<P, O> {
     /// The details of a conflict from the table, with its remaining time in seconds.
+    #[inline(never)]
     pub fn from_conflict(conflict: &Conflict<P, O>, tick_hz: u32) -> Self {
         LockDetails {
             root: conflict.root.clone(),
@@ -140,13 +141,23 @@ impl HeaderError {
 
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl HeaderError {
+    /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         match self {
-            HeaderError::Missing(name) => write!(f, "{name} header: required by this request"),
-            HeaderError::If(e) => e.fmt(f),
-            HeaderError::LockToken(e) => e.fmt(f),
-            HeaderError::Timeout(e) => e.fmt(f),
-            HeaderError::Depth(e) => e.fmt(f),
-            HeaderError::Destination(e) => e.fmt(f),
+            HeaderError::Missing(name) => {
+                f.write_str(name)?;
+                f.write_str(" header: required by this request")
+            }
+            HeaderError::If(e) => e.write_text(f),
+            HeaderError::LockToken(e) => f.write_str(e.message()),
+            HeaderError::Timeout(e) => f.write_str(e.message()),
+            HeaderError::Depth(e) => f.write_str(e.message()),
+            HeaderError::Destination(e) => f.write_str(e.message()),
         }
     }
 }
@@ -171,12 +182,19 @@ pub enum LockInfoError {
 
 impl fmt::Display for LockInfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.message())
+    }
+}
+
+impl LockInfoError {
+    /// The sentence that `Display` writes.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             LockInfoError::Malformed => "lockinfo body: not a well-formed DAV:lockinfo element",
             LockInfoError::LockScope => "lockinfo body: lockscope must be exclusive or shared",
             LockInfoError::LockType => "lockinfo body: locktype must be write",
             LockInfoError::OwnerTooLong => "lockinfo body: owner is longer than the table can hold",
-        })
+        }
     }
 }
 
@@ -298,6 +316,7 @@ pub struct Meaning {
 /// The base of the problem type URIs.
 pub const PROBLEM_BASE: &str = "https://lockwarden.dev/problems/";
 
+#[inline(never)]
 const fn meaning(
     status: u16,
     reason: &'static str,
@@ -331,6 +350,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// assert_eq!(refusal, Refusal::TableFull { retry_after: Expiry::InSeconds(2) });
     /// assert_eq!(refusal.meaning().status, 503);
     /// ```
+    #[inline(never)]
     pub fn of_lock(error: LockError<P, O>, path: &Path<P>, tick_hz: u32) -> Self {
         match error {
             LockError::Conflict(conflict) => {
@@ -360,6 +380,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
 
     /// The refusal of a `method` on `path` that the table refused with `error` (423 with
     /// the blocking lock, or 403): the one mapping from [`WriteError`] to HTTP.
+    #[inline(never)]
     pub fn of_write(error: WriteError<P, O>, method: Method, path: &Path<P>, tick_hz: u32) -> Self {
         match error {
             WriteError::Locked(conflict) => Refusal::Locked {
@@ -381,6 +402,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// assert_eq!(Refusal::<64, 64>::PreconditionFailed.meaning().status, 412);
     /// assert_eq!(Refusal::<64, 64>::Forbidden.meaning().status, 403);
     /// ```
+    #[inline(never)]
     pub const fn meaning(&self) -> Meaning {
         const LOCKED: &str = "Locked";
         const BAD: &str = "Bad Request";
@@ -395,6 +417,14 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 Some("lock-token-submitted"),
             ),
             Refusal::LockConflict { .. } => meaning(
+                423,
+                LOCKED,
+                "lock-conflict",
+                "Resource is already locked",
+                Some("no-conflicting-lock"),
+            ),
+            // A multistatus body is XML: the minimal profile answers 423 instead.
+            Refusal::LockBlockedBelow { .. } if !cfg!(feature = "http-full") => meaning(
                 423,
                 LOCKED,
                 "lock-conflict",

@@ -8,6 +8,7 @@
 
 use core::fmt::{self, Write};
 
+#[cfg(feature = "http-full")]
 use super::write::xml_text;
 
 /// The plain text of an owner kept as markup: its character data, the five predefined
@@ -27,6 +28,13 @@ pub struct OwnerText<'a>(pub &'a str);
 
 impl fmt::Display for OwnerText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl OwnerText<'_> {
+    /// Writes the text, without `core::fmt`'s formatting machinery.
+    pub(crate) fn write_text(&self, f: &mut dyn Write) -> fmt::Result {
         // Bytes, not chars: every delimiter is ASCII, so each slice taken between them
         // is whole UTF-8; and no pattern searcher or number parser is linked in.
         let (s, b) = (self.0, self.0.as_bytes());
@@ -81,9 +89,11 @@ impl fmt::Display for OwnerText<'_> {
 /// assert_eq!(markup, "Alice &amp; &lt;Co&gt;");
 /// assert_eq!(OwnerText(&markup).to_string(), "Alice & <Co>");
 /// ```
+#[cfg(feature = "http-full")]
 #[derive(Debug, Clone, Copy)]
 pub struct XmlText<'a>(pub &'a str);
 
+#[cfg(feature = "http-full")]
 impl fmt::Display for XmlText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         xml_text(f, self.0)
@@ -152,13 +162,13 @@ fn reference(b: &[u8], at: usize) -> Option<(char, usize)> {
 }
 
 /// Writes text with whitespace runs as single spaces, leading and trailing ones dropped.
-struct Collapsed<'w, W: Write> {
-    w: &'w mut W,
+struct Collapsed<'w> {
+    w: &'w mut dyn Write,
     space: bool,
     started: bool,
 }
 
-impl<W: Write> Write for Collapsed<'_, W> {
+impl Write for Collapsed<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut word = 0;
         for (i, &c) in s.as_bytes().iter().enumerate() {
@@ -177,7 +187,7 @@ impl<W: Write> Write for Collapsed<'_, W> {
     }
 }
 
-impl<W: Write> Collapsed<'_, W> {
+impl Collapsed<'_> {
     /// Writes a run without white space, after one space if white space came before.
     fn word(&mut self, word: &str) -> fmt::Result {
         if word.is_empty() {

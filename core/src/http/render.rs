@@ -20,15 +20,22 @@ use core::fmt::{self, Write};
 
 use heapless::String;
 
-use super::accept::{BodyFormat, XML_CONTENT_TYPE};
-use super::outcome::{Expiry, HeldLock, Outcome, PROBLEM_BASE, Refusal};
+use super::accept::XML_CONTENT_TYPE;
+use super::outcome::{Expiry, Outcome, PROBLEM_BASE, Refusal};
 use super::owner::OwnerText;
 use super::write::{
-    BufferTooSmall, ByteCounter, JsonEscape, XmlEscape, json_string, render_into, uri_path,
+    BufferTooSmall, ByteCounter, JsonEscape, decimal, json_string, pieces, render_into, uri_path,
 };
-use crate::lock::{ActiveLock, Depth, Scope};
+use crate::lock::ActiveLock;
 use crate::tick::Timeout;
-use crate::token::LockToken;
+#[cfg(feature = "http-full")]
+use {
+    super::accept::BodyFormat,
+    super::outcome::HeldLock,
+    super::write::XmlEscape,
+    crate::lock::{Depth, Scope},
+    crate::token::LockToken,
+};
 
 /// What a deployment shows of a lock to clients that do not hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,9 +90,10 @@ impl HeaderValue {
         HeaderValue(v)
     }
 
-    fn display(d: impl fmt::Display) -> Self {
+    fn written(write: impl FnOnce(&mut dyn Write) -> fmt::Result) -> Self {
         let mut v = String::new();
-        let _ = write!(v, "{d}");
+        // Every value built here is shorter than 64 bytes.
+        let _ = write(&mut v);
         HeaderValue(v)
     }
 }
@@ -105,25 +113,21 @@ pub struct Header {
     pub value: HeaderValue,
 }
 
-struct LockTokenValue(LockToken);
-
-impl fmt::Display for LockTokenValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}>", self.0)
-    }
-}
-
 impl<const P: usize, const O: usize> Outcome<P, O> {
     /// The `Content-Type` of the body, or `None` when there is no body.
     pub const fn content_type(&self) -> Option<&'static str> {
         match self {
             Outcome::Allowed | Outcome::Unlocked => None,
+            // The minimal profile answers a granted or refreshed lock without a body.
+            Outcome::Granted { .. } | Outcome::Refreshed { .. } if !cfg!(feature = "http-full") => {
+                None
+            }
             Outcome::Granted { .. } | Outcome::Refreshed { .. } => Some(XML_CONTENT_TYPE),
             Outcome::Refused {
                 refusal: Refusal::LockBlockedBelow { .. },
                 ..
-            } => Some(XML_CONTENT_TYPE),
-            Outcome::Refused { format, .. } => Some(format.content_type()),
+            } if cfg!(feature = "http-full") => Some(XML_CONTENT_TYPE),
+            Outcome::Refused { format, .. } => Some(format.written().content_type()),
         }
     }
 
@@ -158,7 +162,11 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
             Outcome::Granted { lock, .. } => {
                 all[1] = header(
                     "Lock-Token",
-                    HeaderValue::display(LockTokenValue(lock.token)),
+                    HeaderValue::written(|w| {
+                        w.write_char('<')?;
+                        lock.token.write_text(w)?;
+                        w.write_char('>')
+                    }),
                 );
                 // The body and the header carry the token: a cached copy would leak it.
                 all[2] = header("Cache-Control", HeaderValue::text("no-store"));
@@ -168,9 +176,14 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
             }
             Outcome::Refused { refusal, .. } => {
                 all[1] = header("Cache-Control", HeaderValue::text("no-store"));
-                all[2] = header("Vary", HeaderValue::text("Accept"));
+                if cfg!(feature = "http-full") {
+                    all[2] = header("Vary", HeaderValue::text("Accept"));
+                }
                 if let Some(secs) = refusal.retry_after() {
-                    all[3] = header("Retry-After", HeaderValue::display(secs));
+                    all[3] = header(
+                        "Retry-After",
+                        HeaderValue::written(|w| decimal(w, secs as usize)),
+                    );
                 }
                 if let Refusal::RequestTimeout { .. } = refusal {
                     // The rest of the request may still be on its way: the connection
@@ -203,24 +216,26 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     fn body(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
         match self {
             Outcome::Allowed | Outcome::Unlocked => Ok(()),
+            #[cfg(not(feature = "http-full"))]
+            Outcome::Granted { .. } | Outcome::Refreshed { .. } => Ok(()),
+            #[cfg(feature = "http-full")]
             Outcome::Granted { lock, .. } | Outcome::Refreshed { lock } => {
                 w.write_str(XML_DECLARATION)?;
                 w.write_str("<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>")?;
                 held_activelock(w, lock)?;
                 w.write_str("</D:lockdiscovery></D:prop>")
             }
+            #[cfg(feature = "http-full")]
             Outcome::Refused {
                 refusal: refusal @ Refusal::LockBlockedBelow { .. },
                 ..
             } => multistatus(w, refusal),
-            Outcome::Refused {
-                refusal,
-                format: BodyFormat::ProblemJson,
-            } => problem_json(w, refusal, disclosure),
+            #[cfg(feature = "http-full")]
             Outcome::Refused {
                 refusal,
                 format: BodyFormat::DavXml,
             } => dav_error(w, refusal),
+            Outcome::Refused { refusal, .. } => problem_json(w, refusal, disclosure),
         }
     }
 
@@ -264,11 +279,15 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
 
     fn response(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
         let (status, reason) = self.status();
-        write!(w, "HTTP/1.1 {status} {reason}\r\n")?;
+        w.write_str("HTTP/1.1 ")?;
+        decimal(w, usize::from(status))?;
+        pieces(w, &[" ", reason, "\r\n"])?;
         for header in self.headers() {
-            write!(w, "{}: {}\r\n", header.name, header.value)?;
+            pieces(w, &[header.name, ": ", header.value.as_str(), "\r\n"])?;
         }
-        write!(w, "Content-Length: {}\r\n\r\n", self.body_len(disclosure))?;
+        w.write_str("Content-Length: ")?;
+        decimal(w, self.body_len(disclosure))?;
+        w.write_str("\r\n\r\n")?;
         self.body(w, disclosure)
     }
 
@@ -296,6 +315,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     }
 }
 
+#[cfg(feature = "http-full")]
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
 impl<const P: usize, const O: usize> Refusal<P, O> {
@@ -308,16 +328,35 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
 
     fn detail(&self, w: &mut dyn Write) -> fmt::Result {
         match self {
-            Refusal::Locked { method, path, lock } => write!(
+            Refusal::Locked { method, path, lock } => pieces(
                 w,
-                "{method} {path} needs the token of the {} lock on {} (depth {}). Send it as If: (<token>), or retry after the lock is released or expires.",
-                lock.scope, lock.root, lock.depth
+                &[
+                    method.as_str(),
+                    " ",
+                    path.as_str(),
+                    " needs the token of the ",
+                    lock.scope.as_str(),
+                    " lock on ",
+                    lock.root.as_str(),
+                    " (depth ",
+                    lock.depth.as_str(),
+                    "). Send it as If: (<token>), or retry after the lock is released or expires.",
+                ],
             ),
             Refusal::LockConflict { path, lock } | Refusal::LockBlockedBelow { path, lock } => {
-                write!(
+                pieces(
                     w,
-                    "LOCK {path} conflicts with the {} lock on {} (depth {}). The same request will succeed once that lock is released or expires.",
-                    lock.scope, lock.root, lock.depth
+                    &[
+                        "LOCK ",
+                        path.as_str(),
+                        " conflicts with the ",
+                        lock.scope.as_str(),
+                        " lock on ",
+                        lock.root.as_str(),
+                        " (depth ",
+                        lock.depth.as_str(),
+                        "). The same request will succeed once that lock is released or expires.",
+                    ],
                 )
             }
             Refusal::PreconditionFailed => w.write_str(
@@ -338,39 +377,45 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             Refusal::PrincipalTooLong => w.write_str(
                 "The principal's name is longer than the lock table can store, so it cannot hold locks.",
             ),
-            Refusal::TableFull { retry_after: Expiry::InSeconds(s) } => write!(
-                w,
-                "Every slot of the lock table holds a live lock. The same request will succeed once a lock is released or expires, at the latest in {s} seconds."
-            ),
+            Refusal::TableFull { retry_after: Expiry::InSeconds(s) } => {
+                w.write_str("Every slot of the lock table holds a live lock. The same request will succeed once a lock is released or expires, at the latest in ")?;
+                decimal(w, *s as usize)?;
+                w.write_str(" seconds.")
+            }
             Refusal::TableFull { retry_after: Expiry::Never } => w.write_str(
                 "Every slot of the lock table holds a lock without timeout. The same request will succeed once a lock is released.",
             ),
-            Refusal::BadHeader(e) => write!(w, "{e}."),
-            Refusal::BadLockInfo(e) => write!(w, "{e}."),
+            Refusal::BadHeader(e) => {
+                e.write_text(w)?;
+                w.write_char('.')
+            }
+            Refusal::BadLockInfo(e) => pieces(w, &[e.message(), "."]),
             Refusal::BadPath { source, error } => {
                 let which = match source {
                     super::outcome::PathSource::Request => "The request path",
                     super::outcome::PathSource::Destination => "The Destination path",
                 };
-                write!(w, "{which}: {error}.")
+                pieces(w, &[which, ": ", error.message(), "."])
             }
             Refusal::Unseeded => w.write_str(
                 "The lock table has no token seed; the server must seed it before it grants locks.",
             ),
-            Refusal::BodyTooLarge { limit } => write!(
-                w,
-                "Request bodies are limited to {limit} bytes; nothing was changed."
-            ),
-            Refusal::RequestTimeout { limit_secs } => write!(
-                w,
-                "The request was not received within {limit_secs} seconds; nothing was changed and the connection is closed. Send it again, whole."
-            ),
+            Refusal::BodyTooLarge { limit } => {
+                w.write_str("Request bodies are limited to ")?;
+                decimal(w, *limit as usize)?;
+                w.write_str(" bytes; nothing was changed.")
+            }
+            Refusal::RequestTimeout { limit_secs } => {
+                w.write_str("The request was not received within ")?;
+                decimal(w, *limit_secs as usize)?;
+                w.write_str(" seconds; nothing was changed and the connection is closed. Send it again, whole.")
+            }
             Refusal::IncompleteBody => w.write_str(
                 "The request body ended before it was complete; nothing was changed.",
             ),
-            Refusal::UnexpectedBody { method } => write!(
+            Refusal::UnexpectedBody { method } => pieces(
                 w,
-                "{method} takes no request body; send it without one."
+                &[method.as_str(), " takes no request body; send it without one."],
             ),
             Refusal::StoreUnavailable { retry_after_secs } => write!(
                 w,
@@ -386,9 +431,14 @@ fn problem_json<const P: usize, const O: usize>(
     disclosure: Disclosure,
 ) -> fmt::Result {
     let m = refusal.meaning();
-    write!(w, "{{\"type\":\"{PROBLEM_BASE}{}\",\"title\":", m.problem)?;
+    pieces(
+        w,
+        &["{\"type\":\"", PROBLEM_BASE, m.problem, "\",\"title\":"],
+    )?;
     json_string(w, m.title)?;
-    write!(w, ",\"status\":{},\"detail\":\"", m.status)?;
+    w.write_str(",\"status\":")?;
+    decimal(w, usize::from(m.status))?;
+    w.write_str(",\"detail\":\"")?;
     refusal.detail(&mut JsonEscape(w))?;
     w.write_char('"')?;
     if let Refusal::BadHeader(e) = refusal {
@@ -398,29 +448,37 @@ fn problem_json<const P: usize, const O: usize>(
     if let Some(lock) = refusal.lock() {
         w.write_str(",\"lockRoot\":\"")?;
         uri_path(&mut JsonEscape(w), lock.root.as_str())?;
-        write!(
+        pieces(
             w,
-            "\",\"lockScope\":\"{}\",\"lockDepth\":\"{}\"",
-            lock.scope, lock.depth
+            &[
+                "\",\"lockScope\":\"",
+                lock.scope.as_str(),
+                "\",\"lockDepth\":\"",
+                lock.depth.as_str(),
+                "\"",
+            ],
         )?;
         if disclosure.owner {
             w.write_str(",\"owner\":\"")?;
-            write!(JsonEscape(w), "{}", OwnerText(&lock.owner))?;
+            OwnerText(&lock.owner).write_text(&mut JsonEscape(w))?;
             w.write_char('"')?;
         }
         if let Expiry::InSeconds(s) = lock.expires {
-            write!(w, ",\"expiresInSeconds\":{s}")?;
+            w.write_str(",\"expiresInSeconds\":")?;
+            decimal(w, s as usize)?;
         }
     }
     w.write_char('}')
 }
 
+#[cfg(feature = "http-full")]
 fn href(w: &mut dyn Write, path: &str) -> fmt::Result {
     w.write_str("<D:href>")?;
     uri_path(&mut XmlEscape(w), path)?;
     w.write_str("</D:href>")
 }
 
+#[cfg(feature = "http-full")]
 fn dav_error<const P: usize, const O: usize>(
     w: &mut dyn Write,
     refusal: &Refusal<P, O>,
@@ -430,20 +488,21 @@ fn dav_error<const P: usize, const O: usize>(
     w.write_str("<D:error xmlns:D=\"DAV:\">")?;
     match (m.precondition, refusal.lock()) {
         (Some(condition), Some(lock)) => {
-            write!(w, "<D:{condition}>")?;
+            pieces(w, &["<D:", condition, ">"])?;
             href(w, lock.root.as_str())?;
-            write!(w, "</D:{condition}>")?;
+            pieces(w, &["</D:", condition, ">"])?;
         }
-        (Some(condition), None) => write!(w, "<D:{condition}/>")?,
+        (Some(condition), None) => pieces(w, &["<D:", condition, "/>"])?,
         (None, _) => {
-            write!(w, "<L:{0} xmlns:L=\"{PROBLEM_BASE}\">", m.problem)?;
+            pieces(w, &["<L:", m.problem, " xmlns:L=\"", PROBLEM_BASE, "\">"])?;
             refusal.detail(&mut XmlEscape(w))?;
-            write!(w, "</L:{}>", m.problem)?;
+            pieces(w, &["</L:", m.problem, ">"])?;
         }
     }
     w.write_str("</D:error>")
 }
 
+#[cfg(feature = "http-full")]
 fn multistatus<const P: usize, const O: usize>(
     w: &mut dyn Write,
     refusal: &Refusal<P, O>,
@@ -465,6 +524,7 @@ fn multistatus<const P: usize, const O: usize>(
 }
 
 /// The fields of a `DAV:activelock` element.
+#[cfg(feature = "http-full")]
 struct ActiveLockXml<'a> {
     root: &'a str,
     scope: Scope,
@@ -474,11 +534,17 @@ struct ActiveLockXml<'a> {
     token: Option<LockToken>,
 }
 
+#[cfg(feature = "http-full")]
 fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
-    write!(
+    pieces(
         w,
-        "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:{}/></D:lockscope><D:depth>{}</D:depth>",
-        lock.scope, lock.depth
+        &[
+            "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:",
+            lock.scope.as_str(),
+            "/></D:lockscope><D:depth>",
+            lock.depth.as_str(),
+            "</D:depth>",
+        ],
     )?;
     if !lock.owner.is_empty() {
         // The markup as the client sent it (RFC 4918 §14.17), not escaped as text.
@@ -487,17 +553,24 @@ fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
         w.write_str("</D:owner>")?;
     }
     match lock.expires {
-        Expiry::InSeconds(s) => write!(w, "<D:timeout>Second-{s}</D:timeout>")?,
+        Expiry::InSeconds(s) => {
+            w.write_str("<D:timeout>Second-")?;
+            decimal(w, s as usize)?;
+            w.write_str("</D:timeout>")?;
+        }
         Expiry::Never => w.write_str("<D:timeout>Infinite</D:timeout>")?,
     }
     if let Some(token) = lock.token {
-        write!(w, "<D:locktoken><D:href>{token}</D:href></D:locktoken>")?;
+        w.write_str("<D:locktoken><D:href>")?;
+        token.write_text(w)?;
+        w.write_str("</D:href></D:locktoken>")?;
     }
     w.write_str("<D:lockroot>")?;
     href(w, lock.root)?;
     w.write_str("</D:lockroot></D:activelock>")
 }
 
+#[cfg(feature = "http-full")]
 fn held_activelock<const P: usize, const O: usize>(
     w: &mut dyn Write,
     lock: &HeldLock<P, O>,
@@ -564,6 +637,7 @@ pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&s
 /// write_lockdiscovery(&mut hidden, table.locks(Tick(500)), 1000, Some("bob"), Disclosure { owner: false }).unwrap();
 /// assert!(!hidden.contains("owner"));
 /// ```
+#[cfg(feature = "http-full")]
 pub fn write_lockdiscovery<'t, const P: usize>(
     w: &mut impl Write,
     locks: impl IntoIterator<Item = ActiveLock<'t, P>>,
@@ -607,7 +681,10 @@ pub struct TimeoutValue(pub Timeout, pub u32);
 impl fmt::Display for TimeoutValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Expiry::from_timeout(self.0, self.1) {
-            Expiry::InSeconds(s) => write!(f, "Second-{s}"),
+            Expiry::InSeconds(s) => {
+                f.write_str("Second-")?;
+                decimal(f, s as usize)
+            }
             Expiry::Never => f.write_str("Infinite"),
         }
     }

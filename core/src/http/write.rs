@@ -89,6 +89,30 @@ impl Write for SliceWriter<'_> {
     }
 }
 
+/// Writes `n` in decimal: the renderers' numbers, without `core::fmt`'s formatting
+/// machinery (the largest single cost of text output on a microcontroller).
+pub(crate) fn decimal(w: &mut dyn Write, n: usize) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    w.write_str(core::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or("0"))
+}
+
+/// Writes each piece in turn.
+pub(crate) fn pieces(w: &mut dyn Write, pieces: &[&str]) -> fmt::Result {
+    pieces.iter().try_for_each(|p| w.write_str(p))
+}
+
 /// A [`fmt::Write`] that only counts bytes: the size a body will have.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ByteCounter(pub usize);
@@ -146,7 +170,15 @@ pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
         w.write_str(s.get(start..i).unwrap_or(""))?;
         match escape {
             Some(e) => w.write_str(e)?,
-            None => write!(w, "\\u{:04x}", u32::from(c))?,
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = u32::from(c);
+                w.write_str("\\u")?;
+                for shift in [12, 8, 4, 0] {
+                    let nibble = HEX.get(((code >> shift) & 0xf) as usize).copied();
+                    w.write_char(char::from(nibble.unwrap_or(b'0')))?;
+                }
+            }
         }
         start = i + c.len_utf8();
     }
@@ -163,8 +195,10 @@ impl Write for JsonEscape<'_> {
 }
 
 /// A [`Write`] adapter that XML-escapes what is written through it.
+#[cfg(feature = "http-full")]
 pub(crate) struct XmlEscape<'w>(pub &'w mut dyn Write);
 
+#[cfg(feature = "http-full")]
 impl Write for XmlEscape<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         xml_text(self.0, s)
@@ -174,6 +208,7 @@ impl Write for XmlEscape<'_> {
 /// `s` as XML character data (XML 1.0 §2.4, §2.2): `&`, `<` and `>` are escaped (quotes
 /// need no escape outside attributes) and a carriage return is kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
 /// reference (C0 controls other than tab and newline, U+FFFE, U+FFFF), become U+FFFD.
+#[cfg(feature = "http-full")]
 pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
     let mut start = 0;
     for (i, c) in s.char_indices() {
@@ -257,6 +292,7 @@ mod tests {
         assert_eq!(back, "a\"b\\c\n\u{1}\u{2028}\u{2029}\u{7f}é");
     }
 
+    #[cfg(feature = "http-full")]
     #[test]
     fn xml_text_escapes_markup_and_replaces_characters_xml_cannot_carry() {
         let s = with(|w| xml_text(w, "<a href=\"x\">&'\r\t\n\u{1}\u{fffe}"));
