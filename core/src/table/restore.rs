@@ -50,7 +50,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             return Ok(());
         }
         let index = self.allocate(now)?;
-        if let Some(slot) = self.slots.get_mut(usize::from(index)) {
+        if let Some(slot) = at_mut(&mut self.slots, index) {
             *slot = Slot {
                 path: lock.root.clone(),
                 owner,
