@@ -300,7 +300,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
         Ok(snapshot
             .locks
             .iter()
-            .map(|l| snapshot_of(&l.view()))
+            .map(|l| LockSnapshot::of(&l.view()))
             .collect())
     }
 
@@ -379,7 +379,8 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                 Outcome::Refreshed { lock } => Some(lock.token),
                 _ => None,
             };
-            let after: Vec<LockSnapshot<P>> = table.locks(NOW).map(|l| snapshot_of(&l)).collect();
+            let after: Vec<LockSnapshot<P>> =
+                table.locks(NOW).map(|l| LockSnapshot::of(&l)).collect();
             for stored in &snapshot.locks {
                 if !after.iter().any(|l| l.token == stored.token) {
                     guards.push(Compare::mod_revision(
@@ -604,19 +605,6 @@ fn unavailable<const P: usize, const O: usize>(request: &Request<'_>) -> Outcome
             retry_after_secs: RETRY_AFTER_SECS,
         },
         format: BodyFormat::negotiate(request.method, request.accept),
-    }
-}
-
-fn snapshot_of<const P: usize>(lock: &ActiveLock<'_, P>) -> LockSnapshot<P> {
-    LockSnapshot {
-        root: lock.root.clone(),
-        scope: lock.scope,
-        depth: lock.depth,
-        owner: lock.owner.to_owned(),
-        principal: lock.principal.map(str::to_owned),
-        token: lock.token,
-        timeout: lock.timeout,
-        remaining: lock.remaining,
     }
 }
 

@@ -88,7 +88,8 @@ pub struct LockSnapshot<const P: usize = DEFAULT_PATH_LEN> {
 }
 
 impl<const P: usize> LockSnapshot<P> {
-    fn of(lock: &lockwarden::ActiveLock<'_, P>) -> Self {
+    /// A copy of `lock`.
+    pub(crate) fn of(lock: &lockwarden::ActiveLock<'_, P>) -> Self {
         LockSnapshot {
             root: lock.root.clone(),
             scope: lock.scope,
