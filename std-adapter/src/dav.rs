@@ -223,16 +223,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         deep: bool,
     ) -> Result<DavLock, DavLock> {
         let principal = principal.or(self.principal.as_deref());
-        let refused = || DavLock {
-            token: String::new(),
-            path: Box::new(path.clone()),
-            principal: principal.map(str::to_owned),
-            owner: owner.map(|o| Box::new(o.clone())),
-            timeout_at: None,
-            timeout,
-            shared,
-            deep,
-        };
+        let refused = || refused_lock(path, principal, owner, timeout, shared, deep);
         let target = match lock_path::<P>(path) {
             Ok(target) => target,
             Err(error) => {
@@ -502,16 +493,7 @@ impl<const N: usize, const P: usize, const O: usize> DavLockSystem for DavLocks<
         deep: bool,
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
         if self.behind_layer {
-            let refused = DavLock {
-                token: String::new(),
-                path: Box::new(path.clone()),
-                principal: principal.map(str::to_owned),
-                owner: owner.map(|o| Box::new(o.clone())),
-                timeout_at: None,
-                timeout,
-                shared,
-                deep,
-            };
+            let refused = refused_lock(path, principal, owner, timeout, shared, deep);
             return Box::pin(future::ready(Err(refused)));
         }
         Box::pin(future::ready(
@@ -664,4 +646,26 @@ fn owner_element(markup: &str) -> Option<Element> {
     }
     let wrapped = format!("<D:owner xmlns:D=\"DAV:\">{markup}</D:owner>");
     Element::parse(Cursor::new(wrapped.as_bytes())).ok()
+}
+
+/// The lock dav-server's trait hands back with a refusal: what was asked, without a
+/// token.
+fn refused_lock(
+    path: &DavPath,
+    principal: Option<&str>,
+    owner: Option<&Element>,
+    timeout: Option<Duration>,
+    shared: bool,
+    deep: bool,
+) -> DavLock {
+    DavLock {
+        token: String::new(),
+        path: Box::new(path.clone()),
+        principal: principal.map(str::to_owned),
+        owner: owner.map(|o| Box::new(o.clone())),
+        timeout_at: None,
+        timeout,
+        shared,
+        deep,
+    }
 }
