@@ -3,7 +3,7 @@
 use heapless::{String, Vec};
 
 use super::accept::BodyFormat;
-use super::condition::{IfHeader, MAX_CONDITIONS, ResourceState};
+use super::condition::{Event, IfError, MAX_CONDITIONS, ResourceState, scan, tag_path};
 use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
 use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
@@ -341,8 +341,10 @@ fn decide<const N: usize, const P: usize, const O: usize>(
 }
 
 /// Whether the `If` header holds (true without one), and the lock tokens it submits,
-/// put into `submitted`. Its own function so that the parsed header is off the stack
-/// while the table is asked.
+/// put into `submitted`. The header is evaluated as it is read (RFC 4918 §10.4.3: a
+/// list holds when all its conditions hold, the header when any list holds; untagged
+/// lists test the request's resource, tagged ones their tag's), so that no parsed header
+/// takes the stack while the table is asked.
 #[inline(never)]
 fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     table: &LockTable<N, P, O>,
@@ -355,11 +357,6 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     let Some(raw) = req.if_header else {
         return Ok(true);
     };
-    let mut header = IfHeader::empty();
-    header
-        .parse_into(raw)
-        .map_err(|e| Refusal::BadHeader(HeaderError::If(e)))?;
-    header.submitted_tokens_into(submitted);
     let state = TableState {
         table,
         now,
@@ -368,8 +365,40 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
         destination,
         destination_etag: req.destination_etag,
     };
-    header
-        .evaluate(path, &state)
+    submitted.clear();
+    // Once a list holds, or a tag names no path, the rest is only read: the outcome
+    // is decided (a tag's path error counts only if no earlier list held).
+    let mut decided: Result<bool, IfError> = Ok(false);
+    let mut tagged: Option<Path<P>> = None;
+    let mut list_holds = false;
+    let scanned = scan(raw, &mut |event| match event {
+        Event::List(tag) => {
+            list_holds = decided == Ok(false);
+            tagged = None;
+            if let (true, Some(tag)) = (list_holds, tag) {
+                match tag_path::<P>(tag) {
+                    Ok(p) => tagged = Some(p),
+                    Err(e) => {
+                        decided = Err(e);
+                        list_holds = false;
+                    }
+                }
+            }
+        }
+        Event::Condition(condition) => {
+            condition.submit(submitted);
+            if list_holds {
+                list_holds = condition.holds(tagged.as_ref().unwrap_or(path), &state);
+            }
+        }
+        Event::EndOfList => {
+            if list_holds {
+                decided = Ok(true);
+            }
+        }
+    });
+    scanned
+        .and(decided)
         .map_err(|e| Refusal::BadHeader(HeaderError::If(e)))
 }
 

@@ -384,122 +384,29 @@ impl<'a> IfHeader<'a> {
 
     /// [`IfHeader::parse`] into `self`, in place: a header is large for a
     /// microcontroller's stack, and a returned one is moved at least once.
-    #[inline(never)]
     pub(crate) fn parse_into(&mut self, value: &'a [u8]) -> Result<(), IfError> {
-        let text = core::str::from_utf8(value).map_err(|e| IfError {
-            kind: IfErrorKind::NotUtf8,
-            at: e.valid_up_to(),
-        })?;
         self.lists.clear();
         self.conditions.clear();
-        let header = self;
-        let mut c = Cursor { text, at: 0 };
-        // `None` until the first list or tag decides between the two forms.
-        let mut tagged: Option<bool> = None;
-        let mut resource: Option<&'a str> = None;
-        let mut tag_has_list = true;
-        loop {
-            c.skip_ows();
-            match c.peek() {
-                None => break,
-                Some(b'<') => {
-                    if tagged == Some(false) {
-                        return Err(c.error(IfErrorKind::MixedTagging));
-                    }
-                    if !tag_has_list {
-                        return Err(c.error(IfErrorKind::TagWithoutList));
-                    }
-                    let at = c.at;
-                    let tag = c.coded_url()?;
-                    let tag_ok = (tag.starts_with('/') || is_absolute_uri(tag.as_bytes()))
-                        && tag.bytes().all(|b| b.is_ascii_graphic())
-                        && uri_path_of(tag.as_bytes()).is_ok();
-                    if !tag_ok {
-                        return Err(IfError {
-                            kind: IfErrorKind::BadResourceTag,
-                            at,
-                        });
-                    }
-                    tagged = Some(true);
-                    resource = Some(tag);
-                    tag_has_list = false;
-                }
-                Some(b'(') => {
-                    if tagged.is_none() {
-                        tagged = Some(false);
-                    }
-                    header.list(&mut c, resource)?;
-                    tag_has_list = true;
-                }
-                Some(_) => return Err(c.error(IfErrorKind::ExpectedList)),
+        let (lists, conditions) = (&mut self.lists, &mut self.conditions);
+        let mut resource = None;
+        let mut start = 0;
+        // Cannot fail: `scan` stops before either maximum is passed.
+        scan(value, &mut |event| match event {
+            Event::List(tag) => {
+                resource = tag;
+                start = conditions.len();
             }
-        }
-        if !tag_has_list {
-            return Err(c.error(IfErrorKind::TagWithoutList));
-        }
-        if header.lists.is_empty() {
-            return Err(c.error(IfErrorKind::Empty));
-        }
-        Ok(())
-    }
-
-    /// One list, with the cursor at `(`.
-    #[inline(never)]
-    fn list(&mut self, c: &mut Cursor<'a>, resource: Option<&'a str>) -> Result<(), IfError> {
-        let open = c.at;
-        c.at += 1;
-        let start = self.conditions.len();
-        loop {
-            c.skip_ows();
-            let not = match c.text.as_bytes().get(c.at..c.at + 3) {
-                Some(word) if word.eq_ignore_ascii_case(b"not") => {
-                    c.at += 3;
-                    c.skip_ows();
-                    true
-                }
-                _ => false,
-            };
-            let subject = match c.peek() {
-                None => {
-                    return Err(IfError {
-                        kind: IfErrorKind::UnclosedList,
-                        at: open,
-                    });
-                }
-                Some(b')') if !not => {
-                    if self.conditions.len() == start {
-                        return Err(c.error(IfErrorKind::EmptyList));
-                    }
-                    c.at += 1;
-                    break;
-                }
-                Some(b'<') => {
-                    let at = c.at;
-                    let uri = c.coded_url()?;
-                    if !is_absolute_uri(uri.as_bytes()) {
-                        return Err(IfError {
-                            kind: IfErrorKind::BadStateToken,
-                            at,
-                        });
-                    }
-                    Subject::StateToken(uri)
-                }
-                Some(b'[') => Subject::ETag(c.entity_tag()?),
-                Some(_) => return Err(c.error(IfErrorKind::ExpectedCondition)),
-            };
-            self.conditions
-                .push(Condition { not, subject })
-                .map_err(|_| c.error(IfErrorKind::TooManyConditions))?;
-        }
-        // Both fit in u8: MAX_CONDITIONS < 256.
-        let span = ListSpan {
-            resource,
-            start: u8::try_from(start).unwrap_or(u8::MAX),
-            end: u8::try_from(self.conditions.len()).unwrap_or(u8::MAX),
-        };
-        self.lists.push(span).map_err(|_| IfError {
-            kind: IfErrorKind::TooManyLists,
-            at: open,
+            Event::Condition(c) => {
+                let _ = conditions.push(c);
+            }
+            Event::EndOfList => {
+                // Both fit in u8: MAX_CONDITIONS < 256.
+                let _ = lists.push(ListSpan {
+                    resource,
+                    start: u8::try_from(start).unwrap_or(u8::MAX),
+                    end: u8::try_from(conditions.len()).unwrap_or(u8::MAX),
+                });
+            }
         })
     }
 
@@ -543,13 +450,7 @@ impl<'a> IfHeader<'a> {
     pub(crate) fn submitted_tokens_into(&self, tokens: &mut Vec<LockToken, MAX_CONDITIONS>) {
         tokens.clear();
         for condition in &self.conditions {
-            if let Subject::StateToken(uri) = condition.subject
-                && let Ok(token) = LockToken::parse(uri)
-                && !tokens.contains(&token)
-            {
-                // Cannot fail: there are at most as many tokens as conditions.
-                let _ = tokens.push(token);
-            }
+            condition.submit(tokens);
         }
     }
 
@@ -611,8 +512,153 @@ pub(crate) fn tag_path<const P: usize>(tag: &str) -> Result<Path<P>, IfError> {
     })
 }
 
+/// What [`scan`] meets in an `If` header, in order.
+pub(crate) enum Event<'a> {
+    /// A list begins; its resource tag, if the header is tagged.
+    List(Option<&'a str>),
+    /// A condition of the current list.
+    Condition(Condition<'a>),
+    /// The current list ends.
+    EndOfList,
+}
+
+/// Reads an `If` header from start to end, calling `visit` with each list and
+/// condition. The one parser: [`IfHeader::parse`] stores what it meets, and the check
+/// evaluates it as it comes, so that no parsed header sits on a small stack. The whole
+/// header is read before the result counts: an error anywhere refuses all of it.
+#[inline(never)]
+pub(crate) fn scan<'a>(value: &'a [u8], visit: &mut dyn FnMut(Event<'a>)) -> Result<(), IfError> {
+    let text = core::str::from_utf8(value).map_err(|e| IfError {
+        kind: IfErrorKind::NotUtf8,
+        at: e.valid_up_to(),
+    })?;
+    let mut c = Cursor { text, at: 0 };
+    // `None` until the first list or tag decides between the two forms.
+    let mut tagged: Option<bool> = None;
+    let mut resource: Option<&'a str> = None;
+    let mut tag_has_list = true;
+    let (mut lists, mut conditions) = (0, 0);
+    loop {
+        c.skip_ows();
+        match c.peek() {
+            None => break,
+            Some(b'<') => {
+                if tagged == Some(false) {
+                    return Err(c.error(IfErrorKind::MixedTagging));
+                }
+                if !tag_has_list {
+                    return Err(c.error(IfErrorKind::TagWithoutList));
+                }
+                let at = c.at;
+                let tag = c.coded_url()?;
+                let tag_ok = (tag.starts_with('/') || is_absolute_uri(tag.as_bytes()))
+                    && tag.bytes().all(|b| b.is_ascii_graphic())
+                    && uri_path_of(tag.as_bytes()).is_ok();
+                if !tag_ok {
+                    return Err(IfError {
+                        kind: IfErrorKind::BadResourceTag,
+                        at,
+                    });
+                }
+                tagged = Some(true);
+                resource = Some(tag);
+                tag_has_list = false;
+            }
+            Some(b'(') => {
+                if tagged.is_none() {
+                    tagged = Some(false);
+                }
+                if lists == MAX_LISTS {
+                    return Err(c.error(IfErrorKind::TooManyLists));
+                }
+                lists += 1;
+                visit(Event::List(resource));
+                list(&mut c, &mut conditions, visit)?;
+                visit(Event::EndOfList);
+                tag_has_list = true;
+            }
+            Some(_) => return Err(c.error(IfErrorKind::ExpectedList)),
+        }
+    }
+    if !tag_has_list {
+        return Err(c.error(IfErrorKind::TagWithoutList));
+    }
+    if lists == 0 {
+        return Err(c.error(IfErrorKind::Empty));
+    }
+    Ok(())
+}
+
+/// One list, with the cursor at `(`; `conditions` counts the header's conditions.
+fn list<'a>(
+    c: &mut Cursor<'a>,
+    conditions: &mut usize,
+    visit: &mut dyn FnMut(Event<'a>),
+) -> Result<(), IfError> {
+    let open = c.at;
+    c.at += 1;
+    let mut empty = true;
+    loop {
+        c.skip_ows();
+        let not = match c.text.as_bytes().get(c.at..c.at + 3) {
+            Some(word) if word.eq_ignore_ascii_case(b"not") => {
+                c.at += 3;
+                c.skip_ows();
+                true
+            }
+            _ => false,
+        };
+        let subject = match c.peek() {
+            None => {
+                return Err(IfError {
+                    kind: IfErrorKind::UnclosedList,
+                    at: open,
+                });
+            }
+            Some(b')') if !not => {
+                if empty {
+                    return Err(c.error(IfErrorKind::EmptyList));
+                }
+                c.at += 1;
+                return Ok(());
+            }
+            Some(b'<') => {
+                let at = c.at;
+                let uri = c.coded_url()?;
+                if !is_absolute_uri(uri.as_bytes()) {
+                    return Err(IfError {
+                        kind: IfErrorKind::BadStateToken,
+                        at,
+                    });
+                }
+                Subject::StateToken(uri)
+            }
+            Some(b'[') => Subject::ETag(c.entity_tag()?),
+            Some(_) => return Err(c.error(IfErrorKind::ExpectedCondition)),
+        };
+        if *conditions == MAX_CONDITIONS {
+            return Err(c.error(IfErrorKind::TooManyConditions));
+        }
+        *conditions += 1;
+        empty = false;
+        visit(Event::Condition(Condition { not, subject }));
+    }
+}
+
 impl Condition<'_> {
-    fn holds<const P: usize>(&self, path: &Path<P>, state: &impl ResourceState<P>) -> bool {
+    /// Adds the lock token this condition names, if it is one of this server's and not
+    /// there yet (RFC 4918 §10.4.1: naming a token in `If` submits it, negated or not).
+    pub(crate) fn submit(&self, tokens: &mut Vec<LockToken, MAX_CONDITIONS>) {
+        if let Subject::StateToken(uri) = self.subject
+            && let Ok(token) = LockToken::parse(uri)
+            && !tokens.contains(&token)
+        {
+            // Cannot fail: there are at most as many tokens as conditions.
+            let _ = tokens.push(token);
+        }
+    }
+
+    pub(crate) fn holds<const P: usize>(&self, path: &Path<P>, state: &impl ResourceState<P>) -> bool {
         let matched = match self.subject {
             // A URI that is not one of our tokens (`DAV:no-lock` among them) matches
             // no lock.
