@@ -9,7 +9,7 @@ use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
 use crate::lock::{Depth, LockRequest, Scope};
 use crate::path::Path;
-use crate::table::{Access, LockTable, RefreshError};
+use crate::table::{Access, Granted, LockTable, RefreshError};
 use crate::tick::{Tick, Timeout};
 use crate::token::LockToken;
 
@@ -238,10 +238,25 @@ pub fn check<const N: usize, const P: usize, const O: usize>(
     request: &Request<'_>,
 ) -> Outcome<P, O> {
     let format = BodyFormat::negotiate(request.method, request.accept);
-    match decide(table, now, request) {
-        Ok(outcome) => outcome,
-        Err(refusal) => Outcome::Refused { refusal, format },
-    }
+    decide(table, now, request, format)
+}
+
+/// `?` for the stages of the check, which answer with the whole [`Outcome`] rather
+/// than a `Result`: a refusal ends the check. Each stage writes its outcome straight
+/// into the caller's, so no second outcome-sized value is on the stack (RAM is the
+/// scarce thing on a microcontroller; an outcome is a few hundred bytes).
+macro_rules! attempt {
+    ($result:expr, $format:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(refusal) => {
+                return Outcome::Refused {
+                    refusal,
+                    format: $format,
+                };
+            }
+        }
+    };
 }
 
 /// The submitted tokens: every lock token the `If` header names.
@@ -296,46 +311,44 @@ fn decide<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
     req: &Request<'_>,
-) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    format: BodyFormat,
+) -> Outcome<P, O> {
     // `OPTIONS *` (RFC 9110 §7.1) names the server, which no lock covers.
     if req.target == b"*" && req.method.is_read() {
-        return Ok(Outcome::Allowed);
+        return Outcome::Allowed;
     }
-    let path: Path<P> = canonical(req.target, PathSource::Request)?;
+    let path: Path<P> = attempt!(canonical(req.target, PathSource::Request), format);
     let destination: Option<Path<P>> = match (req.method, req.destination) {
         (Method::Copy | Method::Move, None) => {
-            return Err(Refusal::BadHeader(HeaderError::Missing("Destination")));
+            let missing = Err(Refusal::BadHeader(HeaderError::Missing("Destination")));
+            attempt!(missing, format)
         }
-        (Method::Copy | Method::Move, Some(raw)) => Some(canonical(raw, PathSource::Destination)?),
+        (Method::Copy | Method::Move, Some(raw)) => {
+            Some(attempt!(canonical(raw, PathSource::Destination), format))
+        }
         _ => None,
     };
     let mut submitted = Submitted::new();
-    let if_holds = evaluate_if(table, now, req, &path, destination.as_ref(), &mut submitted)?;
+    let if_holds = attempt!(
+        evaluate_if(table, now, req, &path, destination.as_ref(), &mut submitted),
+        format
+    );
     match req.method {
         Method::Lock => match req.lockinfo {
-            Some(info) => create_lock(table, now, req, &path, info, &submitted, if_holds),
-            None => refresh_lock(
-                table,
-                now,
-                req,
-                &path,
-                req.if_header.is_some(),
-                &submitted,
-                if_holds,
-            ),
+            Some(info) => create_lock(table, now, req, &path, info, &submitted, if_holds, format),
+            None => refresh_lock(table, now, req, &path, &submitted, if_holds, format),
         },
-        Method::Unlock => {
-            if !if_holds {
-                return Err(Refusal::PreconditionFailed);
-            }
-            unlock(table, now, req, &path)
-        }
+        _ if !if_holds => Outcome::Refused {
+            refusal: Refusal::PreconditionFailed,
+            format,
+        },
+        Method::Unlock => unlock(table, now, req, &path, format),
         _ => {
-            if !if_holds {
-                return Err(Refusal::PreconditionFailed);
-            }
-            authorize_write(table, now, req, &path, destination.as_ref(), &submitted)?;
-            Ok(Outcome::Allowed)
+            attempt!(
+                authorize_write(table, now, req, &path, destination.as_ref(), &submitted),
+                format
+            );
+            Outcome::Allowed
         }
     }
 }
@@ -491,29 +504,37 @@ fn authorize<const N: usize, const P: usize, const O: usize>(
         .map_err(|e| Refusal::of_write(e, req.method, path, hz))
 }
 
+/// The outcome of a granted lock (`created`: whether its resource was unmapped) or,
+/// with `created` `None`, of a refreshed one: the lock as the client will see it.
 #[inline(never)]
 fn held<const P: usize, const O: usize>(
-    root: &Path<P>,
-    scope: Scope,
-    depth: Depth,
-    owner: &str,
-    token: LockToken,
-    timeout: Timeout,
+    lock: &LockRequest<'_, P>,
+    granted: Granted,
     tick_hz: u32,
-) -> Result<HeldLock<P, O>, Refusal<P, O>> {
-    let mut owner_text = String::new();
-    owner_text
-        .push_str(owner)
-        .map_err(|_| Refusal::BadLockInfo(LockInfoError::OwnerTooLong))?;
-    Ok(HeldLock {
-        root: root.clone(),
-        scope,
-        depth,
-        owner: owner_text,
-        token,
-        timeout,
-        expires: Expiry::from_timeout(timeout, tick_hz),
-    })
+    created: Option<bool>,
+    format: BodyFormat,
+) -> Outcome<P, O> {
+    let mut owner = String::new();
+    if owner.push_str(lock.owner).is_err() {
+        // Only when the table stores longer owners than the outcome holds.
+        return Outcome::Refused {
+            refusal: Refusal::BadLockInfo(LockInfoError::OwnerTooLong),
+            format,
+        };
+    }
+    let lock = HeldLock {
+        root: lock.path.clone(),
+        scope: lock.scope,
+        depth: lock.depth,
+        owner,
+        token: granted.token,
+        timeout: granted.timeout,
+        expires: Expiry::from_timeout(granted.timeout, tick_hz),
+    };
+    match created {
+        Some(created) => Outcome::Granted { lock, created },
+        None => Outcome::Refreshed { lock },
+    }
 }
 
 #[inline(never)]
@@ -530,6 +551,7 @@ fn requested_timeout<const P: usize, const O: usize>(
 }
 
 #[inline(never)]
+#[allow(clippy::too_many_arguments)] // one stage of `decide`, with what it decided
 fn create_lock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
     now: Tick,
@@ -538,32 +560,35 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
     info: LockInfo<'_>,
     submitted: &[LockToken],
     if_holds: bool,
-) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    format: BodyFormat,
+) -> Outcome<P, O> {
     let hz = table.policy().tick_hz;
     // RFC 4918 §9.10.3: no Depth header means infinity.
     let depth = match req.depth {
         None => Depth::Infinity,
-        Some(raw) => DepthHeader::parse(raw)
-            .and_then(DepthHeader::lock_depth)
-            .map_err(|e| Refusal::BadHeader(HeaderError::Depth(e)))?,
+        Some(raw) => attempt!(
+            DepthHeader::parse(raw)
+                .and_then(DepthHeader::lock_depth)
+                .map_err(|e| Refusal::BadHeader(HeaderError::Depth(e))),
+            format
+        ),
     };
-    let timeout = requested_timeout(req, hz)?;
+    let timeout = attempt!(requested_timeout(req, hz), format);
     if !if_holds {
-        return Err(Refusal::PreconditionFailed);
+        return Outcome::Refused {
+            refusal: Refusal::PreconditionFailed,
+            format,
+        };
     }
     // Locking an unmapped URL creates a member of its parent (§9.10.4, §7.3).
     if !req.exists
         && let Some(parent) = path.parent()
     {
-        authorize(
-            table,
-            now,
-            req,
-            path,
-            &parent,
-            Access::Membership,
-            submitted,
-        )?;
+        let access = Access::Membership;
+        attempt!(
+            authorize(table, now, req, path, &parent, access, submitted),
+            format
+        );
     }
     let lock = LockRequest {
         path,
@@ -573,21 +598,11 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
         principal: req.principal,
         timeout,
     };
-    match table.lock(now, &lock) {
-        Ok(granted) => Ok(Outcome::Granted {
-            lock: held(
-                path,
-                info.scope,
-                depth,
-                info.owner,
-                granted.token,
-                granted.timeout,
-                hz,
-            )?,
-            created: !req.exists,
-        }),
-        Err(error) => Err(Refusal::of_lock(error, path, hz)),
-    }
+    let granted = attempt!(
+        table.lock(now, &lock).map_err(|e| Refusal::of_lock(e, path, hz)),
+        format
+    );
+    held(&lock, granted, hz, Some(!req.exists), format)
 }
 
 #[inline(never)]
@@ -596,47 +611,46 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     now: Tick,
     req: &Request<'_>,
     path: &Path<P>,
-    has_if: bool,
     submitted: &[LockToken],
     if_holds: bool,
-) -> Result<Outcome<P, O>, Refusal<P, O>> {
+    format: BodyFormat,
+) -> Outcome<P, O> {
+    let refused = |refusal| Outcome::Refused { refusal, format };
     let hz = table.policy().tick_hz;
     // RFC 4918 §9.10.2: a refresh names its lock in the If header.
-    if !has_if {
-        return Err(Refusal::BadHeader(HeaderError::Missing("If")));
+    if req.if_header.is_none() {
+        return refused(Refusal::BadHeader(HeaderError::Missing("If")));
     }
-    let timeout = requested_timeout(req, hz)?;
+    let timeout = attempt!(requested_timeout(req, hz), format);
     let names_a_lock = submitted.iter().any(|t| table.find(now, path, t).is_some());
     if !names_a_lock {
-        return Err(Refusal::NoLockToRefresh);
+        return refused(Refusal::NoLockToRefresh);
     }
     if !if_holds {
-        return Err(Refusal::PreconditionFailed);
+        return refused(Refusal::PreconditionFailed);
     }
     let mut forbidden = false;
     for token in submitted {
         match table.refresh(now, path, token, req.principal, timeout) {
             Ok(granted) => {
                 let Some(lock) = table.find(now, path, &granted.token) else {
-                    return Err(Refusal::NoLockToRefresh);
+                    return refused(Refusal::NoLockToRefresh);
                 };
-                return Ok(Outcome::Refreshed {
-                    lock: held(
-                        lock.root,
-                        lock.scope,
-                        lock.depth,
-                        lock.owner,
-                        granted.token,
-                        granted.timeout,
-                        hz,
-                    )?,
-                });
+                let lock = LockRequest {
+                    path: lock.root,
+                    scope: lock.scope,
+                    depth: lock.depth,
+                    owner: lock.owner,
+                    principal: None,
+                    timeout: None,
+                };
+                return held(&lock, granted, hz, None, format);
             }
             Err(RefreshError::Forbidden) => forbidden = true,
             Err(RefreshError::NoSuchLock) => {}
         }
     }
-    Err(Refusal::from(if forbidden {
+    refused(Refusal::from(if forbidden {
         RefreshError::Forbidden
     } else {
         RefreshError::NoSuchLock
@@ -649,15 +663,21 @@ fn unlock<const N: usize, const P: usize, const O: usize>(
     now: Tick,
     req: &Request<'_>,
     path: &Path<P>,
-) -> Result<Outcome<P, O>, Refusal<P, O>> {
-    let raw = req
+    format: BodyFormat,
+) -> Outcome<P, O> {
+    let released = req
         .lock_token
-        .ok_or(Refusal::BadHeader(HeaderError::Missing("Lock-Token")))?;
-    let uri = parse_lock_token(raw).map_err(|e| Refusal::BadHeader(HeaderError::LockToken(e)))?;
-    // A URI that is not one of this server's tokens names no lock here (§9.11.1).
-    let token = lock_token_of(uri).ok_or(Refusal::UnlockTokenMismatch)?;
-    table
-        .unlock(now, path, &token, req.principal)
-        .map(|()| Outcome::Unlocked)
-        .map_err(Refusal::from)
+        .ok_or(Refusal::BadHeader(HeaderError::Missing("Lock-Token")))
+        .and_then(|raw| {
+            parse_lock_token(raw).map_err(|e| Refusal::BadHeader(HeaderError::LockToken(e)))
+        })
+        // A URI that is not one of this server's tokens names no lock here (§9.11.1).
+        .and_then(|uri| lock_token_of(uri).ok_or(Refusal::UnlockTokenMismatch))
+        .and_then(|token| {
+            table
+                .unlock(now, path, &token, req.principal)
+                .map_err(Refusal::from)
+        });
+    attempt!(released, format);
+    Outcome::Unlocked
 }
