@@ -8,7 +8,7 @@ use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout
 use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
 use crate::lock::{Depth, LockRequest, Scope};
-use crate::path::Path;
+use crate::path::{Path, PathError};
 use crate::table::{Access, Granted, LockTable, RefreshError};
 use crate::tick::{Tick, Timeout};
 use crate::token::LockToken;
@@ -251,7 +251,7 @@ macro_rules! attempt {
             Ok(value) => value,
             Err(refusal) => {
                 return Outcome::Refused {
-                    refusal,
+                    refusal: Refusal::from(refusal),
                     format: $format,
                 };
             }
@@ -289,21 +289,40 @@ impl<const N: usize, const P: usize, const O: usize> ResourceState<P>
     }
 }
 
+/// A refusal about the request's own text (a header or a path), which needs no lock to
+/// explain: small, so that the stages that find one keep small frames.
+enum Malformed {
+    Header(HeaderError),
+    Path(PathSource, PathError),
+}
+
+impl<const P: usize, const O: usize> From<Malformed> for Refusal<P, O> {
+    fn from(malformed: Malformed) -> Self {
+        match malformed {
+            Malformed::Header(e) => Refusal::BadHeader(e),
+            Malformed::Path(source, error) => Refusal::BadPath { source, error },
+        }
+    }
+}
+
+/// The canonical path of a request target or `Destination`, into `path`: written in
+/// place, so that no `Result` holding a path takes the caller's stack.
 #[inline(never)]
-fn canonical<const P: usize, const O: usize>(
+fn canonical<const P: usize>(
     raw: &[u8],
     source: PathSource,
-) -> Result<Path<P>, Refusal<P, O>> {
-    let bad = |error| Refusal::BadPath { source, error };
+    path: &mut Path<P>,
+) -> Result<(), Malformed> {
     let raw = match source {
         PathSource::Request => {
-            uri_path_of(raw).map_err(|_| bad(crate::path::PathError::NotAbsolute))?
+            uri_path_of(raw).map_err(|_| Malformed::Path(source, PathError::NotAbsolute))?
         }
         PathSource::Destination => {
-            uri_path_of(raw).map_err(|e| Refusal::BadHeader(HeaderError::Destination(e)))?
+            uri_path_of(raw).map_err(|e| Malformed::Header(HeaderError::Destination(e)))?
         }
     };
-    Path::new(raw).map_err(bad)
+    *path = Path::new(raw).map_err(|error| Malformed::Path(source, error))?;
+    Ok(())
 }
 
 #[inline(never)]
@@ -317,38 +336,82 @@ fn decide<const N: usize, const P: usize, const O: usize>(
     if req.target == b"*" && req.method.is_read() {
         return Outcome::Allowed;
     }
-    let path: Path<P> = attempt!(canonical(req.target, PathSource::Request), format);
-    let destination: Option<Path<P>> = match (req.method, req.destination) {
+    let mut path = Path::zeroed();
+    attempt!(
+        canonical(req.target, PathSource::Request, &mut path),
+        format
+    );
+    let mut destination_path = Path::zeroed();
+    let destination = match (req.method, req.destination) {
         (Method::Copy | Method::Move, None) => {
-            let missing = Err(Refusal::BadHeader(HeaderError::Missing("Destination")));
+            let missing = Err(Malformed::Header(HeaderError::Missing("Destination")));
             attempt!(missing, format)
         }
         (Method::Copy | Method::Move, Some(raw)) => {
-            Some(attempt!(canonical(raw, PathSource::Destination), format))
+            let source = PathSource::Destination;
+            attempt!(canonical(raw, source, &mut destination_path), format);
+            Some(&destination_path)
         }
         _ => None,
     };
     let mut submitted = Submitted::new();
     let if_holds = attempt!(
-        evaluate_if(table, now, req, &path, destination.as_ref(), &mut submitted),
+        evaluate_if(table, now, req, &path, destination, &mut submitted),
         format
     );
+    let stage = Stage {
+        req,
+        now,
+        path: &path,
+        submitted: &submitted,
+        format,
+    };
     match req.method {
         Method::Lock => match req.lockinfo {
-            Some(info) => create_lock(table, now, req, &path, info, &submitted, if_holds, format),
-            None => refresh_lock(table, now, req, &path, &submitted, if_holds, format),
+            Some(info) => create_lock(table, &stage, info, if_holds),
+            None => refresh_lock(table, &stage, if_holds),
         },
-        _ if !if_holds => Outcome::Refused {
-            refusal: Refusal::PreconditionFailed,
-            format,
-        },
-        Method::Unlock => unlock(table, now, req, &path, format),
-        _ => {
-            attempt!(
-                authorize_write(table, now, req, &path, destination.as_ref(), &submitted),
-                format
-            );
-            Outcome::Allowed
+        _ if !if_holds => stage.refused(Refusal::PreconditionFailed),
+        Method::Unlock => unlock(table, &stage),
+        _ => write(table, &stage, destination),
+    }
+}
+
+/// What the stages after the `If` header share: the request, when it is checked, its
+/// canonical path, the tokens it submits and the body format of its answer.
+struct Stage<'r, 'a, const P: usize> {
+    req: &'r Request<'a>,
+    now: Tick,
+    path: &'r Path<P>,
+    submitted: &'r [LockToken],
+    format: BodyFormat,
+}
+
+impl<const P: usize> Stage<'_, '_, P> {
+    fn refused<const O: usize>(&self, refusal: Refusal<P, O>) -> Outcome<P, O> {
+        Outcome::Refused {
+            refusal,
+            format: self.format,
+        }
+    }
+
+    /// Asks the table for one access of the request to `target`. On a refusal, writes
+    /// it into `answer` and returns false: no refusal-sized `Result` on the stack.
+    #[inline(never)]
+    fn authorize<const N: usize, const O: usize>(
+        &self,
+        table: &LockTable<N, P, O>,
+        target: &Path<P>,
+        access: Access,
+        answer: &mut Outcome<P, O>,
+    ) -> bool {
+        let hz = table.policy().tick_hz;
+        match table.authorize(self.now, target, access, self.submitted, self.req.principal) {
+            Ok(()) => true,
+            Err(e) => {
+                *answer = self.refused(Refusal::of_write(e, self.req.method, self.path, hz));
+                false
+            }
         }
     }
 }
@@ -366,7 +429,7 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     path: &Path<P>,
     destination: Option<&Path<P>>,
     submitted: &mut Submitted,
-) -> Result<bool, Refusal<P, O>> {
+) -> Result<bool, Malformed> {
     let Some(raw) = req.if_header else {
         return Ok(true);
     };
@@ -412,26 +475,23 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     });
     scanned
         .and(decided)
-        .map_err(|e| Refusal::BadHeader(HeaderError::If(e)))
+        .map_err(|e| Malformed::Header(HeaderError::If(e)))
 }
 
 /// Calls `need` with each access a write needs, in the order they are checked, and
-/// stops at its first refusal. A visitor rather than a list, so that at most one parent
-/// path is on the stack at a time.
+/// stops at the first it refuses (`need` returns false). A visitor rather than a list,
+/// so that at most one parent path is on the stack at a time.
 #[inline(never)]
-fn write_accesses<const P: usize, const O: usize>(
+fn write_accesses<const P: usize>(
     req: &Request<'_>,
     path: &Path<P>,
     destination: Option<&Path<P>>,
-    need: &mut dyn FnMut(&Path<P>, Access) -> Result<(), Refusal<P, O>>,
-) -> Result<(), Refusal<P, O>> {
-    let membership_of_parent =
-        |p: &Path<P>, need: &mut dyn FnMut(&Path<P>, Access) -> Result<(), Refusal<P, O>>| match p
-            .parent()
-        {
-            Some(parent) => need(&parent, Access::Membership),
-            None => Ok(()),
-        };
+    need: &mut dyn FnMut(&Path<P>, Access) -> bool,
+) -> bool {
+    let membership_of_parent = |p: &Path<P>, need: &mut dyn FnMut(&Path<P>, Access) -> bool| {
+        p.parent()
+            .is_none_or(|parent| need(&parent, Access::Membership))
+    };
     match req.method {
         Method::Get
         | Method::Head
@@ -439,69 +499,37 @@ fn write_accesses<const P: usize, const O: usize>(
         | Method::Propfind
         | Method::OtherRead
         | Method::Lock
-        | Method::Unlock => Ok(()),
-        Method::Delete => {
-            need(path, Access::Subtree)?;
-            membership_of_parent(path, need)
-        }
-        Method::Mkcol => {
-            need(path, Access::Resource)?;
-            membership_of_parent(path, need)
-        }
+        | Method::Unlock => true,
+        Method::Delete => need(path, Access::Subtree) && membership_of_parent(path, need),
+        Method::Mkcol => need(path, Access::Resource) && membership_of_parent(path, need),
         Method::Move | Method::Copy => {
-            if req.method == Method::Move {
-                need(path, Access::Subtree)?;
-                membership_of_parent(path, need)?;
-            }
-            match destination {
-                Some(dest) => {
-                    if req.destination_exists {
-                        need(dest, Access::Subtree)?;
-                    }
-                    membership_of_parent(dest, need)
-                }
-                None => Ok(()),
-            }
+            let source = req.method != Method::Move
+                || (need(path, Access::Subtree) && membership_of_parent(path, need));
+            source
+                && destination.is_none_or(|dest| {
+                    (!req.destination_exists || need(dest, Access::Subtree))
+                        && membership_of_parent(dest, need)
+                })
         }
         Method::Put | Method::Post | Method::Patch | Method::Proppatch | Method::Other => {
-            need(path, Access::Resource)?;
-            if req.exists {
-                Ok(())
-            } else {
-                membership_of_parent(path, need)
-            }
+            need(path, Access::Resource) && (req.exists || membership_of_parent(path, need))
         }
     }
 }
 
-fn authorize_write<const N: usize, const P: usize, const O: usize>(
-    table: &LockTable<N, P, O>,
-    now: Tick,
-    req: &Request<'_>,
-    path: &Path<P>,
-    destination: Option<&Path<P>>,
-    submitted: &[LockToken],
-) -> Result<(), Refusal<P, O>> {
-    write_accesses(req, path, destination, &mut |target, access| {
-        authorize(table, now, req, path, target, access, submitted)
-    })
-}
-
-/// Asks the table for one access of the request to `path`.
+/// A write (any method but LOCK and UNLOCK): allowed when the table grants every access
+/// it needs.
 #[inline(never)]
-fn authorize<const N: usize, const P: usize, const O: usize>(
+fn write<const N: usize, const P: usize, const O: usize>(
     table: &LockTable<N, P, O>,
-    now: Tick,
-    req: &Request<'_>,
-    path: &Path<P>,
-    target: &Path<P>,
-    access: Access,
-    submitted: &[LockToken],
-) -> Result<(), Refusal<P, O>> {
-    let hz = table.policy().tick_hz;
-    table
-        .authorize(now, target, access, submitted, req.principal)
-        .map_err(|e| Refusal::of_write(e, req.method, path, hz))
+    stage: &Stage<'_, '_, P>,
+    destination: Option<&Path<P>>,
+) -> Outcome<P, O> {
+    let mut answer = Outcome::Allowed;
+    write_accesses(stage.req, stage.path, destination, &mut |target, access| {
+        stage.authorize(table, target, access, &mut answer)
+    });
+    answer
 }
 
 /// The outcome of a granted lock (`created`: whether its resource was unmapped) or,
@@ -538,30 +566,23 @@ fn held<const P: usize, const O: usize>(
 }
 
 #[inline(never)]
-fn requested_timeout<const P: usize, const O: usize>(
-    req: &Request<'_>,
-    tick_hz: u32,
-) -> Result<Option<Timeout>, Refusal<P, O>> {
+fn requested_timeout(req: &Request<'_>, tick_hz: u32) -> Result<Option<Timeout>, Malformed> {
     match req.timeout {
         None => Ok(None),
         Some(raw) => parse_timeout(raw)
             .map(|t| Some(t.to_timeout(tick_hz)))
-            .map_err(|e| Refusal::BadHeader(HeaderError::Timeout(e))),
+            .map_err(|e| Malformed::Header(HeaderError::Timeout(e))),
     }
 }
 
 #[inline(never)]
-#[allow(clippy::too_many_arguments)] // one stage of `decide`, with what it decided
 fn create_lock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
-    req: &Request<'_>,
-    path: &Path<P>,
+    stage: &Stage<'_, '_, P>,
     info: LockInfo<'_>,
-    submitted: &[LockToken],
     if_holds: bool,
-    format: BodyFormat,
 ) -> Outcome<P, O> {
+    let (req, path, format) = (stage.req, stage.path, stage.format);
     let hz = table.policy().tick_hz;
     // RFC 4918 §9.10.3: no Depth header means infinity.
     let depth = match req.depth {
@@ -569,26 +590,22 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
         Some(raw) => attempt!(
             DepthHeader::parse(raw)
                 .and_then(DepthHeader::lock_depth)
-                .map_err(|e| Refusal::BadHeader(HeaderError::Depth(e))),
+                .map_err(|e| Malformed::Header(HeaderError::Depth(e))),
             format
         ),
     };
     let timeout = attempt!(requested_timeout(req, hz), format);
     if !if_holds {
-        return Outcome::Refused {
-            refusal: Refusal::PreconditionFailed,
-            format,
-        };
+        return stage.refused(Refusal::PreconditionFailed);
     }
     // Locking an unmapped URL creates a member of its parent (§9.10.4, §7.3).
     if !req.exists
         && let Some(parent) = path.parent()
     {
-        let access = Access::Membership;
-        attempt!(
-            authorize(table, now, req, path, &parent, access, submitted),
-            format
-        );
+        let mut answer = Outcome::Allowed;
+        if !stage.authorize(table, &parent, Access::Membership, &mut answer) {
+            return answer;
+        }
     }
     let lock = LockRequest {
         path,
@@ -598,43 +615,41 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
         principal: req.principal,
         timeout,
     };
-    let granted = attempt!(
-        table.lock(now, &lock).map_err(|e| Refusal::of_lock(e, path, hz)),
-        format
-    );
-    held(&lock, granted, hz, Some(!req.exists), format)
+    match table.lock(stage.now, &lock) {
+        Ok(granted) => held(&lock, granted, hz, Some(!req.exists), format),
+        Err(e) => stage.refused(Refusal::of_lock(e, path, hz)),
+    }
 }
 
 #[inline(never)]
 fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
-    req: &Request<'_>,
-    path: &Path<P>,
-    submitted: &[LockToken],
+    stage: &Stage<'_, '_, P>,
     if_holds: bool,
-    format: BodyFormat,
 ) -> Outcome<P, O> {
-    let refused = |refusal| Outcome::Refused { refusal, format };
+    let (req, path, now) = (stage.req, stage.path, stage.now);
     let hz = table.policy().tick_hz;
     // RFC 4918 §9.10.2: a refresh names its lock in the If header.
     if req.if_header.is_none() {
-        return refused(Refusal::BadHeader(HeaderError::Missing("If")));
+        return stage.refused(Refusal::BadHeader(HeaderError::Missing("If")));
     }
-    let timeout = attempt!(requested_timeout(req, hz), format);
-    let names_a_lock = submitted.iter().any(|t| table.find(now, path, t).is_some());
+    let timeout = attempt!(requested_timeout(req, hz), stage.format);
+    let names_a_lock = stage
+        .submitted
+        .iter()
+        .any(|t| table.find(now, path, t).is_some());
     if !names_a_lock {
-        return refused(Refusal::NoLockToRefresh);
+        return stage.refused(Refusal::NoLockToRefresh);
     }
     if !if_holds {
-        return refused(Refusal::PreconditionFailed);
+        return stage.refused(Refusal::PreconditionFailed);
     }
     let mut forbidden = false;
-    for token in submitted {
+    for token in stage.submitted {
         match table.refresh(now, path, token, req.principal, timeout) {
             Ok(granted) => {
                 let Some(lock) = table.find(now, path, &granted.token) else {
-                    return refused(Refusal::NoLockToRefresh);
+                    return stage.refused(Refusal::NoLockToRefresh);
                 };
                 let lock = LockRequest {
                     path: lock.root,
@@ -644,13 +659,13 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
                     principal: None,
                     timeout: None,
                 };
-                return held(&lock, granted, hz, None, format);
+                return held(&lock, granted, hz, None, stage.format);
             }
             Err(RefreshError::Forbidden) => forbidden = true,
             Err(RefreshError::NoSuchLock) => {}
         }
     }
-    refused(Refusal::from(if forbidden {
+    stage.refused(Refusal::from(if forbidden {
         RefreshError::Forbidden
     } else {
         RefreshError::NoSuchLock
@@ -660,11 +675,9 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
 #[inline(never)]
 fn unlock<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
-    req: &Request<'_>,
-    path: &Path<P>,
-    format: BodyFormat,
+    stage: &Stage<'_, '_, P>,
 ) -> Outcome<P, O> {
+    let req = stage.req;
     let released = req
         .lock_token
         .ok_or(Refusal::BadHeader(HeaderError::Missing("Lock-Token")))
@@ -675,9 +688,11 @@ fn unlock<const N: usize, const P: usize, const O: usize>(
         .and_then(|uri| lock_token_of(uri).ok_or(Refusal::UnlockTokenMismatch))
         .and_then(|token| {
             table
-                .unlock(now, path, &token, req.principal)
+                .unlock(stage.now, stage.path, &token, req.principal)
                 .map_err(Refusal::from)
         });
-    attempt!(released, format);
-    Outcome::Unlocked
+    match released {
+        Ok(()) => Outcome::Unlocked,
+        Err(refusal) => stage.refused(refusal),
+    }
 }

@@ -658,7 +658,11 @@ impl Condition<'_> {
         }
     }
 
-    pub(crate) fn holds<const P: usize>(&self, path: &Path<P>, state: &impl ResourceState<P>) -> bool {
+    pub(crate) fn holds<const P: usize>(
+        &self,
+        path: &Path<P>,
+        state: &impl ResourceState<P>,
+    ) -> bool {
         let matched = match self.subject {
             // A URI that is not one of our tokens (`DAV:no-lock` among them) matches
             // no lock.
