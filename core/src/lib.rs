@@ -40,6 +40,7 @@
 
 #[macro_use]
 mod fmt;
+mod text;
 
 #[cfg(feature = "http")]
 pub mod http;

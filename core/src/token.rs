@@ -10,6 +10,8 @@
 
 use core::fmt;
 
+use crate::text::Text;
+
 /// A lock token. Equality is decided in constant time.
 ///
 /// # Examples
@@ -155,7 +157,7 @@ impl fmt::Display for LockToken {
 
 impl LockToken {
     /// Writes the `urn:uuid:` form, without `core::fmt`'s formatting machinery.
-    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+    pub(crate) fn write_text(&self, f: &mut dyn Text) -> fmt::Result {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = [0u8; TOKEN_TEXT_LEN];
         text[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());

@@ -13,67 +13,57 @@ pub type Table = LockTable<{ crate::common::SLOTS }>;
 /// How many requests [`request`] knows.
 pub const REQUESTS: usize = if cfg!(feature = "http-full") { 8 } else { 6 };
 
+/// One request as a firmware's HTTP parser hands it over: method, target, headers
+/// (name and value), and whether it carries a lockinfo body.
+type Spec = (&'static [u8], &'static [u8], [(&'static str, &'static [u8]); 2], bool);
+
+/// The requests, as data: a firmware checks the requests it parsed in one place, so the
+/// probe calls the builder from one loop rather than once per header of each request.
+static REQUESTS_SPECS: [Spec; 8] = [
+    // LOCK: creates, with Timeout and Depth.
+    (b"LOCK", b"/config/network", [("Timeout", b"Second-60"), ("Depth", b"infinity")], true),
+    // A write naming an unknown token: 412 with problem+json.
+    (
+        b"PUT",
+        b"/config/network/wifi",
+        [("If", b"(<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>)"), ("X", b"")],
+        false,
+    ),
+    // A conflicting LOCK: 423.
+    (b"LOCK", b"/config", [("Depth", b"0"), ("Timeout", b"Infinite, Second-4100000000")], true),
+    // A refresh naming an unknown lock: 412.
+    (
+        b"LOCK",
+        b"/config/network",
+        [
+            ("If", b"</config/network> (<urn:uuid:00000000-0000-4000-8000-000000000000>)"),
+            ("Timeout", b"Second-30"),
+        ],
+        false,
+    ),
+    // UNLOCK with a Lock-Token that names nothing: 409.
+    (
+        b"UNLOCK",
+        b"/config/network",
+        [("Lock-Token", b"<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>"), ("X", b"")],
+        false,
+    ),
+    // A malformed header: 400.
+    (b"PUT", b"/config/time", [("If", b"(<urn:uuid:6f1d4c2a> [\"etag\"]"), ("X", b"")], false),
+    // The full profile: XML answers through Accept, and COPY/MOVE destinations.
+    (b"PUT", b"/config/network/wifi", [("Accept", b"application/xml"), ("X", b"")], false),
+    (
+        b"MOVE",
+        b"/config/time",
+        [("Destination", b"http://device.local/config/network/old"), ("Overwrite", b"T")],
+        false,
+    ),
+];
+
 /// Request `i` of the probe: headers as a server would hand them over.
 pub fn request(i: usize) -> Request<'static> {
-    let h = |name: &'static str, value: &'static [u8]| (name, black_box(value));
-    let (method, target, headers, lockinfo): (&[u8], &[u8], [(&str, &[u8]); 3], bool) = match i {
-        // LOCK: creates, with Timeout and Depth.
-        0 => (
-            b"LOCK",
-            b"/config/network",
-            [h("Timeout", b"Second-60"), h("Depth", b"infinity"), h("X", b"")],
-            true,
-        ),
-        // A write without the token: 423 with problem+json.
-        1 => (
-            b"PUT",
-            b"/config/network/wifi",
-            [h("If", b"(<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>)"), h("X", b""), h("X", b"")],
-            false,
-        ),
-        // A conflicting LOCK: 423.
-        2 => (
-            b"LOCK",
-            b"/config",
-            [h("Depth", b"0"), h("Timeout", b"Infinite, Second-4100000000"), h("X", b"")],
-            true,
-        ),
-        // A refresh naming an unknown lock: 412.
-        3 => (
-            b"LOCK",
-            b"/config/network",
-            [h("If", b"</config/network> (<urn:uuid:00000000-0000-4000-8000-000000000000>)"), h("Timeout", b"Second-30"), h("X", b"")],
-            false,
-        ),
-        // UNLOCK with a Lock-Token that names nothing: 409.
-        4 => (
-            b"UNLOCK",
-            b"/config/network",
-            [h("Lock-Token", b"<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>"), h("X", b""), h("X", b"")],
-            false,
-        ),
-        // A malformed header: 400.
-        5 => (
-            b"PUT",
-            b"/config/time",
-            [h("If", b"(<urn:uuid:6f1d4c2a> [\"etag\"]"), h("X", b""), h("X", b"")],
-            false,
-        ),
-        // The full profile: XML answers through Accept, and COPY/MOVE destinations.
-        6 => (
-            b"PUT",
-            b"/config/network/wifi",
-            [h("Accept", b"application/xml"), h("X", b""), h("X", b"")],
-            false,
-        ),
-        _ => (
-            b"MOVE",
-            b"/config/time",
-            [h("Destination", b"http://device.local/config/network/old"), h("Overwrite", b"T"), h("X", b"")],
-            false,
-        ),
-    };
-    let mut request = Request::new(Method::parse(black_box(method)), black_box(target));
+    let (method, target, headers, lockinfo) = black_box(&REQUESTS_SPECS)[i % REQUESTS_SPECS.len()];
+    let mut request = Request::new(Method::parse(method), target);
     for (name, value) in headers {
         request = request.header(name, value);
     }

@@ -18,6 +18,8 @@
 
 use core::fmt;
 
+use crate::text::Text;
+
 use heapless::Vec;
 
 use super::headers::{is_absolute_uri, is_ows, uri_path_of};
@@ -223,8 +225,8 @@ impl fmt::Display for IfError {
 
 impl IfError {
     /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
-    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        let number = |f: &mut dyn fmt::Write, n: usize| crate::http::write::decimal(f, n);
+    pub(crate) fn write_text(&self, f: &mut dyn Text) -> fmt::Result {
+        let number = |f: &mut dyn Text, n: usize| crate::http::write::decimal(f, n);
         f.write_str("If header: ")?;
         match self.kind {
             IfErrorKind::NotUtf8 => f.write_str("not UTF-8")?,
@@ -267,7 +269,7 @@ impl IfError {
         }
         f.write_str(" (at byte ")?;
         number(f, self.at)?;
-        f.write_char(')')
+        f.write_str(")")
     }
 }
 

@@ -4,6 +4,8 @@
 
 use core::fmt;
 
+use crate::text::Text;
+
 use heapless::String;
 
 use super::accept::BodyFormat;
@@ -147,7 +149,7 @@ impl fmt::Display for HeaderError {
 
 impl HeaderError {
     /// Writes the explanation that `Display` shows, without `core::fmt`'s machinery.
-    pub(crate) fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+    pub(crate) fn write_text(&self, f: &mut dyn Text) -> fmt::Result {
         match self {
             HeaderError::Missing(name) => {
                 f.write_str(name)?;

@@ -6,7 +6,9 @@
 //! same value as plain text for problem+json, lock lists and logs; [`XmlText`] turns an
 //! owner given as plain text (a JSON API, firmware) into that markup.
 
-use core::fmt::{self, Write};
+use core::fmt;
+
+use crate::text::Text;
 
 #[cfg(feature = "http-full")]
 use super::write::xml_text;
@@ -34,7 +36,7 @@ impl fmt::Display for OwnerText<'_> {
 
 impl OwnerText<'_> {
     /// Writes the text, without `core::fmt`'s formatting machinery.
-    pub(crate) fn write_text(&self, f: &mut dyn Write) -> fmt::Result {
+    pub(crate) fn write_text(&self, f: &mut dyn Text) -> fmt::Result {
         // Bytes, not chars: every delimiter is ASCII, so each slice taken between them
         // is whole UTF-8; and no pattern searcher or number parser is linked in.
         let (s, b) = (self.0, self.0.as_bytes());
@@ -53,11 +55,11 @@ impl OwnerText<'_> {
             i = if c == b'&' {
                 match reference(b, i + 1) {
                     Some((ch, next)) => {
-                        out.write_char(ch)?;
+                        out.write_str(ch.encode_utf8(&mut [0; 4]))?;
                         next
                     }
                     None => {
-                        out.write_char('&')?;
+                        out.write_str("&")?;
                         i + 1
                     }
                 }
@@ -163,12 +165,12 @@ fn reference(b: &[u8], at: usize) -> Option<(char, usize)> {
 
 /// Writes text with whitespace runs as single spaces, leading and trailing ones dropped.
 struct Collapsed<'w> {
-    w: &'w mut dyn Write,
+    w: &'w mut dyn Text,
     space: bool,
     started: bool,
 }
 
-impl Write for Collapsed<'_> {
+impl Text for Collapsed<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut word = 0;
         for (i, &c) in s.as_bytes().iter().enumerate() {
@@ -180,11 +182,6 @@ impl Write for Collapsed<'_> {
         }
         self.word(s.get(word..).unwrap_or(""))
     }
-
-    fn write_char(&mut self, c: char) -> fmt::Result {
-        let mut buf = [0; 4];
-        self.write_str(c.encode_utf8(&mut buf))
-    }
 }
 
 impl Collapsed<'_> {
@@ -194,7 +191,7 @@ impl Collapsed<'_> {
             return Ok(());
         }
         if self.space {
-            self.w.write_char(' ')?;
+            self.w.write_str(" ")?;
             self.space = false;
         }
         self.started = true;

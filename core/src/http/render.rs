@@ -18,6 +18,8 @@
 
 use core::fmt::{self, Write};
 
+use crate::text::Text;
+
 use heapless::String;
 
 use super::accept::XML_CONTENT_TYPE;
@@ -90,7 +92,7 @@ impl HeaderValue {
         HeaderValue(v)
     }
 
-    fn written(write: impl FnOnce(&mut dyn Write) -> fmt::Result) -> Self {
+    fn written(write: impl FnOnce(&mut dyn Text) -> fmt::Result) -> Self {
         let mut v = String::new();
         // Every value built here is shorter than 64 bytes.
         let _ = write(&mut v);
@@ -163,9 +165,9 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                 all[1] = header(
                     "Lock-Token",
                     HeaderValue::written(|w| {
-                        w.write_char('<')?;
+                        w.write_str("<")?;
                         lock.token.write_text(w)?;
-                        w.write_char('>')
+                        w.write_str(">")
                     }),
                 );
                 // The body and the header carry the token: a cached copy would leak it.
@@ -219,7 +221,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
         self.body(w, disclosure)
     }
 
-    fn body(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
+    fn body(&self, w: &mut dyn Text, disclosure: Disclosure) -> fmt::Result {
         match self {
             Outcome::Allowed | Outcome::Unlocked => Ok(()),
             #[cfg(not(feature = "http-full"))]
@@ -283,7 +285,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
         self.response(w, disclosure)
     }
 
-    fn response(&self, w: &mut dyn Write, disclosure: Disclosure) -> fmt::Result {
+    fn response(&self, w: &mut dyn Text, disclosure: Disclosure) -> fmt::Result {
         let (status, reason) = self.status();
         w.write_str("HTTP/1.1 ")?;
         decimal(w, usize::from(status))?;
@@ -332,7 +334,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
         self.detail(w)
     }
 
-    fn detail(&self, w: &mut dyn Write) -> fmt::Result {
+    fn detail(&self, w: &mut dyn Text) -> fmt::Result {
         match self {
             Refusal::Locked { method, path, lock } => pieces(
                 w,
@@ -393,7 +395,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             ),
             Refusal::BadHeader(e) => {
                 e.write_text(w)?;
-                w.write_char('.')
+                w.write_str(".")
             }
             Refusal::BadLockInfo(e) => pieces(w, &[e.message(), "."]),
             Refusal::BadPath { source, error } => {
@@ -423,16 +425,17 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 w,
                 &[method.as_str(), " takes no request body; send it without one."],
             ),
-            Refusal::StoreUnavailable { retry_after_secs } => write!(
-                w,
-                "The lock store cannot be reached, so no lock can be checked and nothing was changed. The same request will succeed once it is back; retry in {retry_after_secs} seconds."
-            ),
+            Refusal::StoreUnavailable { retry_after_secs } => {
+                w.write_str("The lock store cannot be reached, so no lock can be checked and nothing was changed. The same request will succeed once it is back; retry in ")?;
+                decimal(w, *retry_after_secs as usize)?;
+                w.write_str(" seconds.")
+            }
         }
     }
 }
 
 fn problem_json<const P: usize, const O: usize>(
-    w: &mut dyn Write,
+    w: &mut dyn Text,
     refusal: &Refusal<P, O>,
     disclosure: Disclosure,
 ) -> fmt::Result {
@@ -446,7 +449,7 @@ fn problem_json<const P: usize, const O: usize>(
     decimal(w, usize::from(m.status))?;
     w.write_str(",\"detail\":\"")?;
     refusal.detail(&mut JsonEscape(w))?;
-    w.write_char('"')?;
+    w.write_str("\"")?;
     if let Refusal::BadHeader(e) = refusal {
         w.write_str(",\"header\":")?;
         json_string(w, e.header())?;
@@ -467,18 +470,18 @@ fn problem_json<const P: usize, const O: usize>(
         if disclosure.owner {
             w.write_str(",\"owner\":\"")?;
             OwnerText(&lock.owner).write_text(&mut JsonEscape(w))?;
-            w.write_char('"')?;
+            w.write_str("\"")?;
         }
         if let Expiry::InSeconds(s) = lock.expires {
             w.write_str(",\"expiresInSeconds\":")?;
             decimal(w, s as usize)?;
         }
     }
-    w.write_char('}')
+    w.write_str("}")
 }
 
 #[cfg(feature = "http-full")]
-fn href(w: &mut dyn Write, path: &str) -> fmt::Result {
+fn href(w: &mut dyn Text, path: &str) -> fmt::Result {
     w.write_str("<D:href>")?;
     uri_path(&mut XmlEscape(w), path)?;
     w.write_str("</D:href>")
@@ -486,7 +489,7 @@ fn href(w: &mut dyn Write, path: &str) -> fmt::Result {
 
 #[cfg(feature = "http-full")]
 fn dav_error<const P: usize, const O: usize>(
-    w: &mut dyn Write,
+    w: &mut dyn Text,
     refusal: &Refusal<P, O>,
 ) -> fmt::Result {
     let m = refusal.meaning();
@@ -510,7 +513,7 @@ fn dav_error<const P: usize, const O: usize>(
 
 #[cfg(feature = "http-full")]
 fn multistatus<const P: usize, const O: usize>(
-    w: &mut dyn Write,
+    w: &mut dyn Text,
     refusal: &Refusal<P, O>,
 ) -> fmt::Result {
     let (Refusal::LockBlockedBelow { path, lock } | Refusal::LockConflict { path, lock }) = refusal
@@ -541,7 +544,7 @@ struct ActiveLockXml<'a> {
 }
 
 #[cfg(feature = "http-full")]
-fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
+fn activelock(w: &mut dyn Text, lock: &ActiveLockXml<'_>) -> fmt::Result {
     pieces(
         w,
         &[
@@ -578,7 +581,7 @@ fn activelock(w: &mut dyn Write, lock: &ActiveLockXml<'_>) -> fmt::Result {
 
 #[cfg(feature = "http-full")]
 fn held_activelock<const P: usize, const O: usize>(
-    w: &mut dyn Write,
+    w: &mut dyn Text,
     lock: &HeldLock<P, O>,
 ) -> fmt::Result {
     activelock(

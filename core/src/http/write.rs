@@ -4,6 +4,8 @@
 
 use core::fmt::{self, Write};
 
+use crate::text::Text;
+
 /// The caller's buffer cannot hold what was to be written into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -91,7 +93,7 @@ impl Write for SliceWriter<'_> {
 
 /// Writes `n` in decimal: the renderers' numbers, without `core::fmt`'s formatting
 /// machinery (the largest single cost of text output on a microcontroller).
-pub(crate) fn decimal(w: &mut dyn Write, n: usize) -> fmt::Result {
+pub(crate) fn decimal(w: &mut dyn Text, n: usize) -> fmt::Result {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n;
@@ -109,7 +111,7 @@ pub(crate) fn decimal(w: &mut dyn Write, n: usize) -> fmt::Result {
 }
 
 /// Writes each piece in turn.
-pub(crate) fn pieces(w: &mut dyn Write, pieces: &[&str]) -> fmt::Result {
+pub(crate) fn pieces(w: &mut dyn Text, pieces: &[&str]) -> fmt::Result {
     pieces.iter().try_for_each(|p| w.write_str(p))
 }
 
@@ -127,7 +129,7 @@ impl Write for ByteCounter {
 /// Runs `render` into `buf`; on overflow, reports how many bytes it needs.
 pub(crate) fn render_into(
     buf: &mut [u8],
-    render: impl Fn(&mut dyn Write) -> fmt::Result,
+    render: impl Fn(&mut dyn Text) -> fmt::Result,
 ) -> Result<usize, BufferTooSmall> {
     let mut w = SliceWriter::new(buf);
     match render(&mut w) {
@@ -143,14 +145,14 @@ pub(crate) fn render_into(
 
 /// `s` as a JSON string, quotes included (RFC 8259 §7). Control characters, quote and
 /// backslash are escaped; so are U+2028 and U+2029, which end a line in JavaScript.
-pub(crate) fn json_string(w: &mut dyn Write, s: &str) -> fmt::Result {
-    w.write_char('"')?;
+pub(crate) fn json_string(w: &mut dyn Text, s: &str) -> fmt::Result {
+    w.write_str("\"")?;
     json_escape(w, s)?;
-    w.write_char('"')
+    w.write_str("\"")
 }
 
 /// The inside of a JSON string: `s` with what JSON strings cannot hold escaped.
-pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
+pub(crate) fn json_escape(w: &mut dyn Text, s: &str) -> fmt::Result {
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let escape: Option<&str> = match c {
@@ -171,12 +173,12 @@ pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
         match escape {
             Some(e) => w.write_str(e)?,
             None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let code = u32::from(c);
+                const HEX: &str = "0123456789abcdef";
+                let code = u32::from(c) as usize;
                 w.write_str("\\u")?;
                 for shift in [12, 8, 4, 0] {
-                    let nibble = HEX.get(((code >> shift) & 0xf) as usize).copied();
-                    w.write_char(char::from(nibble.unwrap_or(b'0')))?;
+                    let nibble = (code >> shift) & 0xf;
+                    w.write_str(HEX.get(nibble..=nibble).unwrap_or("0"))?;
                 }
             }
         }
@@ -186,9 +188,9 @@ pub(crate) fn json_escape(w: &mut dyn Write, s: &str) -> fmt::Result {
 }
 
 /// A [`Write`] adapter that JSON-escapes what is written through it.
-pub(crate) struct JsonEscape<'w>(pub &'w mut dyn Write);
+pub(crate) struct JsonEscape<'w>(pub &'w mut dyn Text);
 
-impl Write for JsonEscape<'_> {
+impl Text for JsonEscape<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         json_escape(self.0, s)
     }
@@ -196,10 +198,10 @@ impl Write for JsonEscape<'_> {
 
 /// A [`Write`] adapter that XML-escapes what is written through it.
 #[cfg(feature = "http-full")]
-pub(crate) struct XmlEscape<'w>(pub &'w mut dyn Write);
+pub(crate) struct XmlEscape<'w>(pub &'w mut dyn Text);
 
 #[cfg(feature = "http-full")]
-impl Write for XmlEscape<'_> {
+impl Text for XmlEscape<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         xml_text(self.0, s)
     }
@@ -209,7 +211,7 @@ impl Write for XmlEscape<'_> {
 /// need no escape outside attributes) and a carriage return is kept as `&#13;`. Characters XML 1.0 cannot carry at all, even as a
 /// reference (C0 controls other than tab and newline, U+FFFE, U+FFFF), become U+FFFD.
 #[cfg(feature = "http-full")]
-pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
+pub(crate) fn xml_text(w: &mut dyn Text, s: &str) -> fmt::Result {
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let escape = match c {
@@ -231,8 +233,8 @@ pub(crate) fn xml_text(w: &mut dyn Write, s: &str) -> fmt::Result {
 /// A canonical (decoded) path as a URI path (RFC 3986 §3.3): bytes outside the
 /// unreserved characters, `/` and the sub-delimiters that need no XML escape are
 /// percent-encoded, so the result is safe in XML text and JSON alike.
-pub(crate) fn uri_path(w: &mut dyn Write, path: &str) -> fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+pub(crate) fn uri_path(w: &mut dyn Text, path: &str) -> fmt::Result {
+    const HEX: &str = "0123456789ABCDEF";
     let mut start = 0;
     for (i, b) in path.bytes().enumerate() {
         let keep = b.is_ascii_alphanumeric()
@@ -262,11 +264,10 @@ pub(crate) fn uri_path(w: &mut dyn Write, path: &str) -> fmt::Result {
         if let Some(run) = path.get(start..i) {
             w.write_str(run)?;
         }
-        let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-        let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-        w.write_char('%')?;
-        w.write_char(char::from(hi))?;
-        w.write_char(char::from(lo))?;
+        let (hi, lo) = (usize::from(b >> 4), usize::from(b & 0xf));
+        w.write_str("%")?;
+        w.write_str(HEX.get(hi..=hi).unwrap_or("0"))?;
+        w.write_str(HEX.get(lo..=lo).unwrap_or("0"))?;
         start = i + 1;
     }
     w.write_str(path.get(start..).unwrap_or(""))
@@ -278,7 +279,7 @@ mod tests {
     use super::*;
     use std::string::String;
 
-    fn with(f: impl Fn(&mut dyn Write) -> fmt::Result) -> String {
+    fn with(f: impl Fn(&mut dyn Text) -> fmt::Result) -> String {
         let mut s = String::new();
         f(&mut s).unwrap();
         s
