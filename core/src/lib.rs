@@ -15,7 +15,9 @@
 //! - `http`: the protocol layer's minimal profile, which turns the table's answers into
 //!   HTTP responses with problem+json bodies;
 //! - `http-full`: the full profile, adding the WebDAV XML bodies (`DAV:error`,
-//!   multistatus, `lockdiscovery`) and `Accept` negotiation.
+//!   multistatus, `lockdiscovery`), `Accept` negotiation and the refusals of a server's
+//!   edge (body too large, request timeout, incomplete or unexpected body, lock store
+//!   unavailable).
 //!
 //! What each costs in flash, RAM and stack on a Cortex-M, and how it is measured: the
 //! crate README, "Size on a microcontroller" (`core/size/report.sh` in the repository).

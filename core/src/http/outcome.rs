@@ -273,27 +273,32 @@ pub enum Refusal<const P: usize, const O: usize> {
     /// 500: the table was never seeded, so it cannot issue tokens.
     Unseeded,
     /// 413: the request body is larger than the server accepts.
+    #[cfg(feature = "http-full")]
     BodyTooLarge {
         /// The largest body accepted, in bytes.
         limit: u32,
     },
     /// 408: the request did not arrive within the server's time limit; the server
     /// closes the connection (RFC 9110 §15.5.9).
+    #[cfg(feature = "http-full")]
     RequestTimeout {
         /// The time limit, in seconds.
         limit_secs: u32,
     },
     /// 400: the request body ended before it was complete (the connection closed, or
     /// its chunked framing was broken).
+    #[cfg(feature = "http-full")]
     IncompleteBody,
     /// 415: a body on a method that takes none, such as `UNLOCK` (RFC 4918 §8.4: a
     /// body the server would ignore is refused).
+    #[cfg(feature = "http-full")]
     UnexpectedBody {
         /// The request's method.
         method: Method,
     },
     /// 503: the shared lock store (a fleet's etcd) cannot be reached, so no lock can be
     /// checked: the request fails closed.
+    #[cfg(feature = "http-full")]
     StoreUnavailable {
         /// When to try again, in seconds.
         retry_after_secs: u32,
@@ -521,6 +526,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Lock table has no token seed",
                 None,
             ),
+            #[cfg(feature = "http-full")]
             Refusal::BodyTooLarge { .. } => meaning(
                 413,
                 "Content Too Large",
@@ -528,6 +534,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Request body too large",
                 None,
             ),
+            #[cfg(feature = "http-full")]
             Refusal::RequestTimeout { .. } => meaning(
                 408,
                 "Request Timeout",
@@ -535,9 +542,11 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Request not received in time",
                 None,
             ),
+            #[cfg(feature = "http-full")]
             Refusal::IncompleteBody => {
                 meaning(400, BAD, "incomplete-body", "Request body incomplete", None)
             }
+            #[cfg(feature = "http-full")]
             Refusal::UnexpectedBody { .. } => meaning(
                 415,
                 "Unsupported Media Type",
@@ -545,6 +554,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Request body not allowed",
                 None,
             ),
+            #[cfg(feature = "http-full")]
             Refusal::StoreUnavailable { .. } => meaning(
                 503,
                 "Service Unavailable",
@@ -571,6 +581,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     pub const fn retry_after(&self) -> Option<u32> {
         match self {
             Refusal::TableFull { retry_after } => retry_after.seconds(),
+            #[cfg(feature = "http-full")]
             Refusal::StoreUnavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => match self.lock() {
                 Some(lock) => lock.expires.seconds(),

@@ -187,6 +187,7 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
                         HeaderValue::written(|w| decimal(w, secs as usize)),
                     );
                 }
+                #[cfg(feature = "http-full")]
                 if let Refusal::RequestTimeout { .. } = refusal {
                     // The rest of the request may still be on its way: the connection
                     // cannot be reused (RFC 9110 §15.5.9).
@@ -408,23 +409,28 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             Refusal::Unseeded => w.write_str(
                 "The lock table has no token seed; the server must seed it before it grants locks.",
             ),
+            #[cfg(feature = "http-full")]
             Refusal::BodyTooLarge { limit } => {
                 w.write_str("Request bodies are limited to ")?;
                 decimal(w, *limit as usize)?;
                 w.write_str(" bytes; nothing was changed.")
             }
+            #[cfg(feature = "http-full")]
             Refusal::RequestTimeout { limit_secs } => {
                 w.write_str("The request was not received within ")?;
                 decimal(w, *limit_secs as usize)?;
                 w.write_str(" seconds; nothing was changed and the connection is closed. Send it again, whole.")
             }
+            #[cfg(feature = "http-full")]
             Refusal::IncompleteBody => w.write_str(
                 "The request body ended before it was complete; nothing was changed.",
             ),
+            #[cfg(feature = "http-full")]
             Refusal::UnexpectedBody { method } => pieces(
                 w,
                 &[method.as_str(), " takes no request body; send it without one."],
             ),
+            #[cfg(feature = "http-full")]
             Refusal::StoreUnavailable { retry_after_secs } => {
                 w.write_str("The lock store cannot be reached, so no lock can be checked and nothing was changed. The same request will succeed once it is back; retry in ")?;
                 decimal(w, *retry_after_secs as usize)?;

@@ -151,30 +151,38 @@ pub(crate) fn json_string(w: &mut dyn Text, s: &str) -> fmt::Result {
     w.write_str("\"")
 }
 
-/// The inside of a JSON string: `s` with what JSON strings cannot hold escaped.
+/// The inside of a JSON string: `s` with what JSON strings cannot hold escaped. Bytes,
+/// not chars: every character escaped is ASCII except U+2028 and U+2029, found by their
+/// UTF-8 bytes, so each run written between escapes is whole UTF-8.
 pub(crate) fn json_escape(w: &mut dyn Text, s: &str) -> fmt::Result {
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escape: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            '\u{8}' => Some("\\b"),
-            '\u{c}' => Some("\\f"),
-            _ => None,
+    const HEX: &str = "0123456789abcdef";
+    let b = s.as_bytes();
+    let (mut i, mut start) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        let (escape, len): (Option<&str>, usize) = match c {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            0x08 => (Some("\\b"), 1),
+            0x0c => (Some("\\f"), 1),
+            0..=0x1f | 0x7f => (None, 1),
+            // U+2028 and U+2029 end a line in JavaScript.
+            0xe2 if matches!(b.get(i + 1..i + 3), Some([0x80, 0xa8 | 0xa9])) => (None, 3),
+            _ => {
+                i += 1;
+                continue;
+            }
         };
-        let numeric = matches!(c, '\0'..='\u{1f}' | '\u{7f}' | '\u{2028}' | '\u{2029}');
-        if escape.is_none() && !numeric {
-            continue;
-        }
         w.write_str(s.get(start..i).unwrap_or(""))?;
         match escape {
             Some(e) => w.write_str(e)?,
             None => {
-                const HEX: &str = "0123456789abcdef";
-                let code = u32::from(c) as usize;
+                let code = match len {
+                    1 => usize::from(c),
+                    _ => 0x2028 + usize::from(b.get(i + 2) == Some(&0xa9)),
+                };
                 w.write_str("\\u")?;
                 for shift in [12, 8, 4, 0] {
                     let nibble = (code >> shift) & 0xf;
@@ -182,7 +190,8 @@ pub(crate) fn json_escape(w: &mut dyn Text, s: &str) -> fmt::Result {
                 }
             }
         }
-        start = i + c.len_utf8();
+        i += len;
+        start = i;
     }
     w.write_str(s.get(start..).unwrap_or(""))
 }
@@ -291,6 +300,20 @@ mod tests {
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u2028\\u2029\\u007fé\"");
         let back: std::string::String = serde_json::from_str(&s).unwrap();
         assert_eq!(back, "a\"b\\c\n\u{1}\u{2028}\u{2029}\u{7f}é");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_comes_back_from_its_json_string(text in ".*", raw in proptest::collection::vec(proptest::char::any(), 0..40)) {
+            for s in [text, raw.into_iter().collect::<String>()] {
+                let json = with(|w| json_string(w, &s));
+                let back: String = serde_json::from_str(&json).unwrap();
+                proptest::prop_assert_eq!(&back, &s);
+                let separators = json.contains(['\u{2028}', '\u{2029}']);
+                proptest::prop_assert!(!separators);
+                proptest::prop_assert!(!json.bytes().any(|b| b < 0x20 || b == 0x7f));
+            }
+        }
     }
 
     #[cfg(feature = "http-full")]
