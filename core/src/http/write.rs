@@ -110,6 +110,18 @@ pub(crate) fn decimal(w: &mut dyn Text, n: usize) -> fmt::Result {
     w.write_str(core::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or("0"))
 }
 
+/// Writes `bytes` in hexadecimal, two digits each, from `digits`.
+fn hex(w: &mut dyn Text, bytes: &[u8], digits: &[u8; 16]) -> fmt::Result {
+    let mut text = [b'0'; 4];
+    for (pair, b) in text.chunks_exact_mut(2).zip(bytes) {
+        for (d, nibble) in pair.iter_mut().zip([b >> 4, b & 0xf]) {
+            *d = digits.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        }
+    }
+    let len = 2 * bytes.len().min(2);
+    w.write_str(core::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or(""))
+}
+
 /// Writes each piece in turn.
 pub(crate) fn pieces(w: &mut dyn Text, pieces: &[&str]) -> fmt::Result {
     pieces.iter().try_for_each(|p| w.write_str(p))
@@ -155,7 +167,6 @@ pub(crate) fn json_string(w: &mut dyn Text, s: &str) -> fmt::Result {
 /// not chars: every character escaped is ASCII except U+2028 and U+2029, found by their
 /// UTF-8 bytes, so each run written between escapes is whole UTF-8.
 pub(crate) fn json_escape(w: &mut dyn Text, s: &str) -> fmt::Result {
-    const HEX: &str = "0123456789abcdef";
     let b = s.as_bytes();
     let (mut i, mut start) = (0, 0);
     while let Some(&c) = b.get(i) {
@@ -180,14 +191,12 @@ pub(crate) fn json_escape(w: &mut dyn Text, s: &str) -> fmt::Result {
             Some(e) => w.write_str(e)?,
             None => {
                 let code = match len {
-                    1 => usize::from(c),
-                    _ => 0x2028 + usize::from(b.get(i + 2) == Some(&0xa9)),
+                    1 => u16::from(c),
+                    _ => 0x2028 + u16::from(b.get(i + 2) == Some(&0xa9)),
                 };
+                let [hi, lo] = code.to_be_bytes();
                 w.write_str("\\u")?;
-                for shift in [12, 8, 4, 0] {
-                    let nibble = (code >> shift) & 0xf;
-                    w.write_str(HEX.get(nibble..=nibble).unwrap_or("0"))?;
-                }
+                hex(w, &[hi, lo], b"0123456789abcdef")?;
             }
         }
         i += len;
@@ -243,7 +252,6 @@ pub(crate) fn xml_text(w: &mut dyn Text, s: &str) -> fmt::Result {
 /// unreserved characters, `/` and the sub-delimiters that need no XML escape are
 /// percent-encoded, so the result is safe in XML text and JSON alike.
 pub(crate) fn uri_path(w: &mut dyn Text, path: &str) -> fmt::Result {
-    const HEX: &str = "0123456789ABCDEF";
     let mut start = 0;
     for (i, b) in path.bytes().enumerate() {
         let keep = b.is_ascii_alphanumeric()
@@ -273,10 +281,8 @@ pub(crate) fn uri_path(w: &mut dyn Text, path: &str) -> fmt::Result {
         if let Some(run) = path.get(start..i) {
             w.write_str(run)?;
         }
-        let (hi, lo) = (usize::from(b >> 4), usize::from(b & 0xf));
         w.write_str("%")?;
-        w.write_str(HEX.get(hi..=hi).unwrap_or("0"))?;
-        w.write_str(HEX.get(lo..=lo).unwrap_or("0"))?;
+        hex(w, &[b], b"0123456789ABCDEF")?;
         start = i + 1;
     }
     w.write_str(path.get(start..).unwrap_or(""))
