@@ -117,20 +117,15 @@ impl<'a> Request<'a> {
     /// assert_eq!(req.lock_token, Some(&b"<urn:x>"[..]));
     /// ```
     pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
-        let slot = if name.eq_ignore_ascii_case("if") {
-            &mut self.if_header
-        } else if name.eq_ignore_ascii_case("lock-token") {
-            &mut self.lock_token
-        } else if name.eq_ignore_ascii_case("timeout") {
-            &mut self.timeout
-        } else if name.eq_ignore_ascii_case("depth") {
-            &mut self.depth
-        } else if name.eq_ignore_ascii_case("accept") {
-            &mut self.accept
-        } else if name.eq_ignore_ascii_case("destination") {
-            &mut self.destination
-        } else {
-            return self;
+        const NAMES: [&str; 6] = ["if", "lock-token", "timeout", "depth", "accept", "destination"];
+        let slot = match NAMES.iter().position(|n| name.eq_ignore_ascii_case(n)) {
+            Some(0) => &mut self.if_header,
+            Some(1) => &mut self.lock_token,
+            Some(2) => &mut self.timeout,
+            Some(3) => &mut self.depth,
+            Some(4) => &mut self.accept,
+            Some(_) => &mut self.destination,
+            None => return self,
         };
         *slot = Some(value);
         self
