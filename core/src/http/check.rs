@@ -117,7 +117,14 @@ impl<'a> Request<'a> {
     /// assert_eq!(req.lock_token, Some(&b"<urn:x>"[..]));
     /// ```
     pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
-        const NAMES: [&str; 6] = ["if", "lock-token", "timeout", "depth", "accept", "destination"];
+        const NAMES: [&str; 6] = [
+            "if",
+            "lock-token",
+            "timeout",
+            "depth",
+            "accept",
+            "destination",
+        ];
         let slot = match NAMES.iter().position(|n| name.eq_ignore_ascii_case(n)) {
             Some(0) => &mut self.if_header,
             Some(1) => &mut self.lock_token,

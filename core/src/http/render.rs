@@ -85,14 +85,7 @@ impl HeaderValue {
         self.0.as_str()
     }
 
-    fn text(s: &str) -> Self {
-        let mut v = String::new();
-        // Every value built here is shorter than 64 bytes.
-        let _ = v.push_str(s);
-        HeaderValue(v)
-    }
-
-    fn written(write: impl FnOnce(&mut dyn Text) -> fmt::Result) -> Self {
+    fn written(write: &ValueWriter<'_>) -> Self {
         let mut v = String::new();
         // Every value built here is shorter than 64 bytes.
         let _ = write(&mut v);
@@ -105,6 +98,11 @@ impl fmt::Display for HeaderValue {
         f.write_str(self.as_str())
     }
 }
+
+/// Writes one header's value.
+type ValueWriter<'v> = dyn Fn(&mut dyn Text) -> fmt::Result + 'v;
+/// Receives each header: its name and the writer of its value.
+type HeaderVisitor<'f> = dyn FnMut(&'static str, &ValueWriter<'_>) -> fmt::Result + 'f;
 
 /// One response header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,49 +152,58 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
     /// assert!(headers.contains(&("Cache-Control", "no-store".into())));
     /// ```
     pub fn headers(&self) -> impl Iterator<Item = Header> + use<P, O> {
-        let header = |name, value| Some(Header { name, value });
-        let content_type = self.content_type().map(HeaderValue::text);
         let mut all: [Option<Header>; 5] = [None, None, None, None, None];
-        if let Some(ct) = content_type {
-            all[0] = header("Content-Type", ct);
+        let mut slots = all.iter_mut();
+        // Cannot fail: the values are written into strings long enough for each.
+        let _ = self.each_header(&mut |name, value| {
+            if let Some(slot) = slots.next() {
+                *slot = Some(Header {
+                    name,
+                    value: HeaderValue::written(value),
+                });
+            }
+            Ok(())
+        });
+        all.into_iter().flatten()
+    }
+
+    /// Calls `f` with each response header's name and a writer of its value, in order:
+    /// the one list of headers, collected by [`Outcome::headers`] and written straight
+    /// into a response by [`Outcome::write_response`].
+    fn each_header(&self, f: &mut HeaderVisitor<'_>) -> fmt::Result {
+        let no_store: &ValueWriter<'_> = &|w| w.write_str("no-store");
+        if let Some(content_type) = self.content_type() {
+            f("Content-Type", &|w| w.write_str(content_type))?;
         }
         match self {
             Outcome::Granted { lock, .. } => {
-                all[1] = header(
-                    "Lock-Token",
-                    HeaderValue::written(|w| {
-                        w.write_str("<")?;
-                        lock.token.write_text(w)?;
-                        w.write_str(">")
-                    }),
-                );
+                f("Lock-Token", &|w| {
+                    w.write_str("<")?;
+                    lock.token.write_text(w)?;
+                    w.write_str(">")
+                })?;
                 // The body and the header carry the token: a cached copy would leak it.
-                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
+                f("Cache-Control", no_store)
             }
-            Outcome::Refreshed { .. } => {
-                all[2] = header("Cache-Control", HeaderValue::text("no-store"));
-            }
+            Outcome::Refreshed { .. } => f("Cache-Control", no_store),
             Outcome::Refused { refusal, .. } => {
-                all[1] = header("Cache-Control", HeaderValue::text("no-store"));
+                f("Cache-Control", no_store)?;
                 if cfg!(feature = "http-full") {
-                    all[2] = header("Vary", HeaderValue::text("Accept"));
+                    f("Vary", &|w| w.write_str("Accept"))?;
                 }
                 if let Some(secs) = refusal.retry_after() {
-                    all[3] = header(
-                        "Retry-After",
-                        HeaderValue::written(|w| decimal(w, secs as usize)),
-                    );
+                    f("Retry-After", &|w| decimal(w, secs as usize))?;
                 }
                 #[cfg(feature = "http-full")]
                 if let Refusal::RequestTimeout { .. } = refusal {
                     // The rest of the request may still be on its way: the connection
                     // cannot be reused (RFC 9110 §15.5.9).
-                    all[4] = header("Connection", HeaderValue::text("close"));
+                    f("Connection", &|w| w.write_str("close"))?;
                 }
+                Ok(())
             }
-            Outcome::Allowed | Outcome::Unlocked => {}
+            Outcome::Allowed | Outcome::Unlocked => Ok(()),
         }
-        all.into_iter().flatten()
     }
 
     /// Writes the body (nothing for outcomes without one).
@@ -291,9 +298,11 @@ impl<const P: usize, const O: usize> Outcome<P, O> {
         w.write_str("HTTP/1.1 ")?;
         decimal(w, usize::from(status))?;
         pieces(w, &[" ", reason, "\r\n"])?;
-        for header in self.headers() {
-            pieces(w, &[header.name, ": ", header.value.as_str(), "\r\n"])?;
-        }
+        self.each_header(&mut |name, value| {
+            pieces(w, &[name, ": "])?;
+            value(w)?;
+            w.write_str("\r\n")
+        })?;
         w.write_str("Content-Length: ")?;
         decimal(w, self.body_len(disclosure))?;
         w.write_str("\r\n\r\n")?;
