@@ -392,12 +392,12 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
                 "Every slot of the lock table holds a lock without timeout. The same request will succeed once a lock is released.",
             ),
             Refusal::TooManyPrincipals { retry_after: Expiry::InSeconds(s) } => {
-                w.write_str("The lock table holds live locks of as many principals as it can. The same request will succeed once another principal's locks are released or expire; the first lock expires in ")?;
+                w.write_str("The lock table holds the locks of as many principals as it can. Retry once another principal's locks are gone; the first lock expires in ")?;
                 decimal(w, *s as usize)?;
                 w.write_str(" seconds.")
             }
             Refusal::TooManyPrincipals { retry_after: Expiry::Never } => w.write_str(
-                "The lock table holds locks without timeout of as many principals as it can. The same request will succeed once another principal's locks are released.",
+                "The lock table holds locks without timeout of as many principals as it can. Retry once another principal's locks are released.",
             ),
             Refusal::BadHeader(e) => {
                 e.write_text(w)?;

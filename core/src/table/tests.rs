@@ -834,15 +834,3 @@ fn scope_and_depth_share_a_byte_and_read_back() {
         }
     }
 }
-
-#[test]
-fn table_sizes() {
-    extern crate std;
-    std::println!(
-        "size_of: Slot<64, 64> {}, LockTable<4> {}, LockTable<16> {}, LockTable<1024> {}",
-        core::mem::size_of::<Slot<64, 64>>(),
-        core::mem::size_of::<LockTable<4>>(),
-        core::mem::size_of::<LockTable<16>>(),
-        core::mem::size_of::<LockTable<1024>>(),
-    );
-}
