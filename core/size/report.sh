@@ -31,11 +31,11 @@ fi
 # others are printed as not yet met.
 table_budget=$((6 * 1024))     # the table's whole API, flash
 data_budget=0                  # a `static` table's .data
-slot_budget=40                 # bytes per slot beyond path and owner bytes
+slot_budget=40                 # bytes per slot beyond path and owner bytes (a 166-byte slot and its 2-byte bucket: 40)
 http_budget=$((12 * 1024))     # the minimal http profile, flash on top of the table
 full_budget=$((20 * 1024))     # the full http profile, flash on top of the table
 stack_budget=2048              # http::check and writing its answer
-enforced=" data "              # names of the enforced budgets, space-separated
+enforced=" data slot "         # names of the enforced budgets, space-separated
 
 out=target/report
 mkdir -p "$out"

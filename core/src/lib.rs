@@ -58,7 +58,8 @@ pub use lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
 pub use path::{Path, PathError};
 pub use policy::Policy;
 pub use table::{
-    Access, Granted, LockError, LockTable, MAX_PRINCIPAL_LEN, RefreshError, UnlockError, WriteError,
+    Access, Granted, LockError, LockTable, MAX_PRINCIPAL_LEN, MAX_PRINCIPALS, RefreshError,
+    UnlockError, WriteError,
 };
 pub use tick::{Tick, Ticks, Timeout};
 pub use token::{LockToken, TokenError};

@@ -31,8 +31,9 @@ use core::fmt;
 #[derive(Clone)]
 pub struct Path<const P: usize> {
     len: u16,
-    /// FNV-1a of the bytes, computed once: the lock table looks paths up by it.
-    hash: u32,
+    /// The folded FNV-1a of the bytes (see [`fold`]), computed once: the lock table
+    /// looks paths up by it.
+    hash: u16,
     bytes: [u8; P],
 }
 
@@ -108,7 +109,7 @@ impl<const P: usize> Path<P> {
         bytes[0] = b'/';
         Path {
             len: 1,
-            hash: fnv1a(FNV_OFFSET, b'/'),
+            hash: fold(fnv1a(FNV_OFFSET, b'/')),
             bytes,
         }
     }
@@ -299,16 +300,25 @@ impl<const P: usize> Path<P> {
         contains(self.as_bytes(), other.as_bytes())
     }
 
-    /// The FNV-1a hash of the canonical bytes.
+    /// The hash of the canonical bytes: FNV-1a, folded to 16 bits.
     #[inline]
-    pub(crate) fn hash(&self) -> u32 {
+    pub(crate) fn hash(&self) -> u16 {
         self.hash
     }
 }
 
 /// FNV-1a, 32 bits: paths are short and tables bounded, so a tiny hash will do. It is a
-/// running hash, so its state at each `/` of a path is the hash of that ancestor.
+/// running hash, so its state at each `/` of a path is the hash of that ancestor; a path
+/// keeps the state [`fold`]ed to 16 bits.
 pub(crate) const FNV_OFFSET: u32 = 0x811c_9dc5;
+
+/// The 16 bits a path keeps of an FNV-1a state: its high and low halves xored, so that
+/// every bit of the state counts. The one place a state becomes a path's hash: the
+/// table folds the running state at each `/` with it to find an ancestor's hash.
+#[inline]
+pub(crate) const fn fold(h: u32) -> u16 {
+    (h ^ (h >> 16)) as u16
+}
 
 /// One step of FNV-1a.
 #[inline]
@@ -316,9 +326,9 @@ pub(crate) const fn fnv1a(h: u32, b: u8) -> u32 {
     (h ^ b as u32).wrapping_mul(0x0100_0193)
 }
 
-/// FNV-1a of `bytes`.
-pub(crate) fn hash(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv1a(h, b))
+/// The hash of `bytes`: FNV-1a, [`fold`]ed.
+pub(crate) fn hash(bytes: &[u8]) -> u16 {
+    fold(bytes.iter().fold(FNV_OFFSET, |h, &b| fnv1a(h, b)))
 }
 
 /// Whether canonical path `outer` is `inner` or one of its ancestors.
@@ -443,6 +453,24 @@ mod tests {
         );
         assert_eq!(Path::<1>::new("/a"), Err(PathError::TooLong));
         assert_eq!(Path::<1>::new("//").unwrap().as_str(), "/");
+    }
+
+    #[test]
+    fn the_hash_of_an_ancestor_is_the_folded_running_state_at_its_slash() {
+        let path = Path::<64>::new("/config/network/wifi").unwrap();
+        assert_eq!(path.hash(), hash(b"/config/network/wifi"));
+        assert_eq!(Path::<64>::root().hash(), hash(b"/"));
+        let mut h = FNV_OFFSET;
+        for (i, &b) in path.as_bytes().iter().enumerate() {
+            if b == b'/' && i > 0 {
+                let ancestor = path.as_bytes().get(..i).unwrap();
+                assert_eq!(fold(h), hash(ancestor));
+                assert_eq!(fold(h), Path::<64>::from_bytes(ancestor).unwrap().hash());
+            }
+            h = fnv1a(h, b);
+        }
+        assert_eq!(fold(h), path.hash());
+        assert_eq!(path.parent().unwrap().hash(), hash(b"/config/network"));
     }
 
     #[test]

@@ -11,13 +11,29 @@
 use core::fmt;
 
 use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
-use crate::path::{FNV_OFFSET, Path, contains, fnv1a};
+use crate::path::{FNV_OFFSET, Path, contains, fnv1a, fold};
 use crate::policy::Policy;
 use crate::tick::{Tick, Ticks, Timeout};
 use crate::token::{LockToken, TokenMint};
 
 /// The longest principal name a table stores, in bytes.
 pub const MAX_PRINCIPAL_LEN: usize = 32;
+
+/// The most distinct principals whose locks a table holds at once. A slot names its
+/// principal by an index into the table's list of them, so that a slot spends one byte
+/// on it rather than the name; a lock by one more principal is refused with
+/// [`LockError::TooManyPrincipals`] until a lock of another principal goes.
+pub const MAX_PRINCIPALS: usize = 8;
+
+/// A slot's principal index for an anonymous lock.
+const ANONYMOUS: u8 = 0;
+
+/// The index a request's principal resolves to when the list does not hold it: no slot
+/// has it (slots have `ANONYMOUS` or `1..=MAX_PRINCIPALS`), so the principal holds no
+/// lock and may use the anonymous ones only.
+const NOT_LISTED: u8 = u8::MAX;
+
+const _: () = assert!(MAX_PRINCIPALS < NOT_LISTED as usize);
 
 /// Expired locks that each mutating operation purges on its way, so that slots come
 /// back and the 2³²-tick horizon (see [`tick`](crate::tick)) is rarely approached.
@@ -47,8 +63,8 @@ const INFINITY_FILTER: usize = 16;
 
 /// Which counter a root with hash `h` goes to: high bits, as the low ones pick buckets.
 #[inline]
-fn infinity_filter(h: u32) -> usize {
-    (h >> 28) as usize
+fn infinity_filter(h: u16) -> usize {
+    usize::from(h >> 12)
 }
 
 /// What a write does to the resource it targets (RFC 4918 §7.4–§7.6).
@@ -90,6 +106,13 @@ pub enum LockError<const P: usize, const O: usize> {
     /// expires, or `None` when all of them are infinite.
     TableFull {
         /// Ticks until a slot frees.
+        retry_after: Option<Ticks>,
+    },
+    /// The table holds live locks of [`MAX_PRINCIPALS`] other principals already. As
+    /// for [`LockError::TableFull`], `retry_after` is the time until the first lock
+    /// expires, or `None` when all of them are infinite.
+    TooManyPrincipals {
+        /// Ticks until the first lock expires.
         retry_after: Option<Ticks>,
     },
     /// The owner text is longer than the table's owner capacity `O`.
@@ -149,6 +172,17 @@ impl<const P: usize, const O: usize> fmt::Display for LockError<P, O> {
             LockError::TableFull { retry_after: None } => {
                 f.write_str("the lock table is full of locks without a timeout")
             }
+            LockError::TooManyPrincipals {
+                retry_after: Some(t),
+            } => {
+                write!(
+                    f,
+                    "the lock table holds locks of as many principals as it can; a lock expires in {t}"
+                )
+            }
+            LockError::TooManyPrincipals { retry_after: None } => f.write_str(
+                "the lock table holds locks without a timeout of as many principals as it can",
+            ),
             LockError::OwnerTooLong => {
                 f.write_str("the owner text is longer than the table stores")
             }
@@ -194,44 +228,152 @@ impl<const P: usize, const O: usize> core::error::Error for WriteError<P, O> {}
 impl core::error::Error for RefreshError {}
 impl core::error::Error for UnlockError {}
 
+/// A `u32` kept as two `u16` halves, so that a slot needs an alignment of 2 only and
+/// has no padding: the tick of a grant and a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct U32Halves([u16; 2]);
+
+impl U32Halves {
+    #[inline]
+    const fn new(v: u32) -> Self {
+        U32Halves([v as u16, (v >> 16) as u16])
+    }
+
+    #[inline]
+    const fn get(self) -> u32 {
+        self.0[0] as u32 | (self.0[1] as u32) << 16
+    }
+}
+
+/// What a slot's timeout holds for [`Timeout::Infinite`]. No finite timeout equals it:
+/// [`Policy::grant`] grants at most [`Ticks::MAX_TIMEOUT`] (2³¹ − 1), and a slot's
+/// timeout is set through [`Slot::set_times`] only, which clamps a finite one to it (a
+/// restored lock's timeout comes from outside the table).
+const INFINITE: u32 = u32::MAX;
+
+const _: () = assert!(Ticks::MAX_TIMEOUT.0 < INFINITE);
+
+/// [`Slot::flags`]: the lock is shared (else exclusive).
+const SHARED: u8 = 1;
+/// [`Slot::flags`]: the lock has depth infinity (else 0).
+const INFINITY: u8 = 2;
+
+/// One lock. 166 bytes with paths and owners of 64 bytes, alignment 2: the 128 bytes of
+/// path and owner, then 38 (path length and hash 4, owner length 2, token 16, grant tick
+/// and timeout 8, links 6, principal and flags 2); the table adds 2 per slot for its
+/// hash buckets.
 #[derive(Clone)]
 struct Slot<const P: usize, const O: usize> {
     path: Path<P>,
     owner: heapless::String<O, u16>,
-    principal: Option<heapless::String<MAX_PRINCIPAL_LEN, u8>>,
     token: LockToken,
-    granted: Tick,
-    timeout: Timeout,
-    scope: Scope,
-    depth: Depth,
+    /// The tick of the grant or of the last refresh.
+    granted: U32Halves,
+    /// The timeout granted, in ticks; [`INFINITE`] for [`Timeout::Infinite`].
+    timeout: U32Halves,
     /// Deadline order (earliest first); `next` also links the free list.
     prev: u16,
     next: u16,
     /// The next slot in the same hash bucket.
     chain: u16,
+    /// [`ANONYMOUS`], or the principal list's entry `principal - 1`.
+    principal: u8,
+    /// [`SHARED`] and [`INFINITY`]: the scope and the depth.
+    flags: u8,
 }
 
 impl<const P: usize, const O: usize> Slot<P, O> {
     const EMPTY: Self = Slot {
         path: Path::zeroed(),
         owner: heapless::String::new(),
-        principal: None,
         token: LockToken::from_bytes([0; 16]),
-        granted: Tick(0),
-        timeout: Timeout::Finite(Ticks(0)),
-        scope: Scope::Exclusive,
-        depth: Depth::Zero,
+        granted: U32Halves([0; 2]),
+        timeout: U32Halves([0; 2]),
         prev: NONE,
         next: NONE,
         chain: NONE,
+        principal: ANONYMOUS,
+        flags: 0,
     };
+
+    /// An occupied slot: the lock on `path`, not yet linked.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        path: &Path<P>,
+        owner: heapless::String<O, u16>,
+        token: LockToken,
+        scope: Scope,
+        depth: Depth,
+        principal: u8,
+        granted: Tick,
+        timeout: Timeout,
+    ) -> Self {
+        let mut slot = Slot {
+            path: path.clone(),
+            owner,
+            token,
+            principal,
+            flags: match scope {
+                Scope::Shared => SHARED,
+                Scope::Exclusive => 0,
+            } | match depth {
+                Depth::Infinity => INFINITY,
+                Depth::Zero => 0,
+            },
+            ..Slot::EMPTY
+        };
+        slot.set_times(granted, timeout);
+        slot
+    }
+
+    #[inline]
+    fn scope(&self) -> Scope {
+        if self.flags & SHARED != 0 {
+            Scope::Shared
+        } else {
+            Scope::Exclusive
+        }
+    }
+
+    #[inline]
+    fn depth(&self) -> Depth {
+        if self.flags & INFINITY != 0 {
+            Depth::Infinity
+        } else {
+            Depth::Zero
+        }
+    }
+
+    #[inline]
+    fn granted(&self) -> Tick {
+        Tick(self.granted.get())
+    }
+
+    #[inline]
+    fn timeout(&self) -> Timeout {
+        match self.timeout.get() {
+            INFINITE => Timeout::Infinite,
+            t => Timeout::Finite(Ticks(t)),
+        }
+    }
+
+    /// Sets the grant tick and the timeout; a finite timeout is clamped to
+    /// [`Ticks::MAX_TIMEOUT`], so that it never reads as [`INFINITE`].
+    #[inline]
+    fn set_times(&mut self, granted: Tick, timeout: Timeout) {
+        self.granted = U32Halves::new(granted.0);
+        self.timeout = U32Halves::new(match timeout {
+            Timeout::Infinite => INFINITE,
+            Timeout::Finite(t) => t.0.min(Ticks::MAX_TIMEOUT.0),
+        });
+    }
 
     #[inline]
     fn remaining(&self, now: Tick) -> Option<Timeout> {
-        match self.timeout {
+        match self.timeout() {
             Timeout::Infinite => Some(Timeout::Infinite),
             Timeout::Finite(t) => {
-                let elapsed = now.since(self.granted);
+                let elapsed = now.since(self.granted());
                 (elapsed.0 < t.0).then(|| Timeout::Finite(Ticks(t.0 - elapsed.0)))
             }
         }
@@ -239,32 +381,15 @@ impl<const P: usize, const O: usize> Slot<P, O> {
 
     #[inline]
     fn is_live(&self, now: Tick) -> bool {
-        is_live(self.granted, self.timeout, now)
+        is_live(self.granted(), self.timeout(), now)
     }
 
+    /// Whether a request by the principal with index `principal` (see
+    /// [`LockTable::principal_index`]) may use this lock: a lock created by a principal
+    /// is that principal's alone; an anonymous lock is whoever has its token.
     #[inline]
-    fn principal(&self) -> Option<&str> {
-        self.principal.as_deref()
-    }
-
-    /// Whether a request by `principal` may use this lock: a lock created by a
-    /// principal is that principal's alone; an anonymous lock is whoever has its token.
-    #[inline]
-    fn held_by(&self, principal: Option<&str>) -> bool {
-        self.principal.is_none() || self.principal() == principal
-    }
-
-    fn view(&self, now: Tick) -> ActiveLock<'_, P> {
-        ActiveLock {
-            root: &self.path,
-            scope: self.scope,
-            depth: self.depth,
-            owner: self.owner.as_str(),
-            principal: self.principal(),
-            token: self.token,
-            timeout: self.timeout,
-            remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
-        }
+    fn held_by(&self, principal: u8) -> bool {
+        self.principal == ANONYMOUS || self.principal == principal
     }
 
     fn conflict(&self, now: Tick) -> Conflict<P, O> {
@@ -273,12 +398,28 @@ impl<const P: usize, const O: usize> Slot<P, O> {
         let _ = owner.push_str(self.owner.as_str());
         Conflict {
             root: self.path.clone(),
-            scope: self.scope,
-            depth: self.depth,
+            scope: self.scope(),
+            depth: self.depth(),
             owner,
             remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
         }
     }
+}
+
+/// An entry of a table's principal list: a name, and how many occupied slots (live or
+/// expired but not yet purged) name it. An entry whose count is zero is free, whatever
+/// its name; the all-zero entry is a free one.
+#[derive(Clone)]
+struct PrincipalEntry {
+    name: heapless::String<MAX_PRINCIPAL_LEN, u8>,
+    slots: u16,
+}
+
+impl PrincipalEntry {
+    const FREE: Self = PrincipalEntry {
+        name: heapless::String::new(),
+        slots: 0,
+    };
 }
 
 /// A fixed-capacity lock table: `N` slots, paths of up to `P` bytes, owners of up to
@@ -309,6 +450,8 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     mint: TokenMint,
     slots: [Slot<P, O>; N],
     buckets: [u16; N],
+    /// The principals of the occupied slots; a slot names its principal by index.
+    principals: [PrincipalEntry; MAX_PRINCIPALS],
     /// Deadline list: `head` expires first.
     head: u16,
     tail: u16,
@@ -353,6 +496,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             mint: TokenMint::unseeded(),
             slots: [const { Slot::EMPTY }; N],
             buckets: [NONE; N],
+            principals: [const { PrincipalEntry::FREE }; MAX_PRINCIPALS],
             head: NONE,
             tail: NONE,
             free: NONE,
@@ -445,7 +589,8 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// live lock that covers the path, a shared one only with exclusive ones, and a
     /// depth-infinity request also with live locks below the path. Checks run in this
     /// order: owner and principal lengths, the seed, conflicts, the principal's quota,
-    /// a free slot.
+    /// room for the principal in the principal list (see [`MAX_PRINCIPALS`]), a free
+    /// slot.
     ///
     /// # Examples
     ///
@@ -468,14 +613,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         owner
             .push_str(req.owner)
             .map_err(|_| LockError::OwnerTooLong)?;
-        let principal = match req.principal {
-            None => None,
-            Some(p) => {
-                let mut s = heapless::String::new();
-                s.push_str(p).map_err(|_| LockError::PrincipalTooLong)?;
-                Some(s)
-            }
-        };
+        if req.principal.is_some_and(|p| p.len() > MAX_PRINCIPAL_LEN) {
+            return Err(LockError::PrincipalTooLong);
+        }
         if !self.mint.is_seeded() {
             return Err(LockError::Unseeded);
         }
@@ -484,7 +624,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let target = req.path.as_bytes();
         let mut conflict = NONE;
         self.for_each_covering(now, req.path, &mut |i, slot| {
-            if !req.scope.compatible_with(slot.scope) {
+            if !req.scope.compatible_with(slot.scope()) {
                 conflict = i;
                 return false;
             }
@@ -496,7 +636,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
                 .find(|(_, slot)| {
                     slot.path.as_bytes().len() > target.len()
                         && contains(target, slot.path.as_bytes())
-                        && !req.scope.compatible_with(slot.scope)
+                        && !req.scope.compatible_with(slot.scope())
                 })
                 .map_or(NONE, |(i, _)| i);
         }
@@ -508,37 +648,26 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             );
             return Err(LockError::Conflict(conflict));
         }
-        if let Some(p) = req.principal {
-            let held = self.locks(now).filter(|l| l.principal == Some(p)).count();
+        let mut principal = self.principal_index(req.principal);
+        if principal != ANONYMOUS && principal != NOT_LISTED {
+            let held = self
+                .live(now)
+                .filter(|(_, slot)| slot.principal == principal)
+                .count();
             if held >= usize::from(self.policy.max_locks_per_principal) {
                 return Err(LockError::QuotaExceeded);
             }
         }
+        if principal == NOT_LISTED {
+            principal = self.free_principal(now)?;
+        }
         let index = self.allocate(now)?;
         let timeout = self.policy.grant(req.timeout);
         let token = self.mint.next();
-        if let Some(slot) = at_mut(&mut self.slots, index) {
-            *slot = Slot {
-                path: req.path.clone(),
-                owner,
-                principal,
-                token,
-                granted: now,
-                timeout,
-                scope: req.scope,
-                depth: req.depth,
-                ..Slot::EMPTY
-            };
-        }
-        self.link_bucket(index, req.path.hash());
-        self.insert_by_deadline(now, index);
-        if req.depth == Depth::Infinity
-            && let Some(n) = self
-                .infinity_roots
-                .get_mut(infinity_filter(req.path.hash()))
-        {
-            *n += 1;
-        }
+        let slot = Slot::new(
+            req.path, owner, token, req.scope, req.depth, principal, now, timeout,
+        );
+        self.occupy(now, index, slot, req.principal);
         debug!("lock granted on {}", req.path);
         Ok(Granted { token, timeout })
     }
@@ -573,6 +702,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     ) -> Result<Granted, RefreshError> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
         let index = self.find_index(now, path, token);
+        let principal = self.principal_index(principal);
         let policy = self.policy;
         let Some(slot) = at_mut(&mut self.slots, index) else {
             return Err(RefreshError::NoSuchLock);
@@ -581,11 +711,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             return Err(RefreshError::Forbidden);
         }
         let timeout = match timeout {
-            None => slot.timeout,
+            None => slot.timeout(),
             asked => policy.grant(asked),
         };
-        slot.granted = now;
-        slot.timeout = timeout;
+        slot.set_times(now, timeout);
         self.unlink_deadline(index);
         self.insert_by_deadline(now, index);
         debug!("lock refreshed on {}", path);
@@ -619,6 +748,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     ) -> Result<(), UnlockError> {
         self.purge_up_to(now, PURGE_PER_OPERATION);
         let index = self.find_index(now, path, token);
+        let principal = self.principal_index(principal);
         let Some(slot) = self.slot(index) else {
             return Err(UnlockError::NoSuchLock);
         };
@@ -665,6 +795,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         principal: Option<&str>,
     ) -> Result<(), WriteError<P, O>> {
         let target = path.as_bytes();
+        let principal = self.principal_index(principal);
         let mut forbidden = false;
         let mut exclusive_blocker = NONE;
         let mut shared_blocker = NONE;
@@ -675,8 +806,8 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
                     forbidden = true;
                     return false;
                 }
-                Submission::Valid => shared_satisfied |= slot.scope == Scope::Shared,
-                Submission::Missing if slot.scope == Scope::Exclusive => exclusive_blocker = i,
+                Submission::Valid => shared_satisfied |= slot.scope() == Scope::Shared,
+                Submission::Missing if slot.scope() == Scope::Exclusive => exclusive_blocker = i,
                 Submission::Missing => shared_blocker = i,
             }
             true
@@ -704,7 +835,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
                 blocker = below
                     .find(|&(_, slot)| {
                         submission(slot, submitted, principal) == Submission::Missing
-                            && !(slot.scope == Scope::Shared
+                            && !(slot.scope() == Scope::Shared
                                 && self.shared_satisfied(now, &slot.path, submitted, principal))
                     })
                     .map_or(NONE, |(i, _)| i);
@@ -732,7 +863,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// ```
     pub fn find(&self, now: Tick, path: &Path<P>, token: &LockToken) -> Option<ActiveLock<'_, P>> {
         self.slot(self.find_index(now, path, token))
-            .map(|s| s.view(now))
+            .map(|s| self.view(s, now))
     }
 
     /// The live locks, latest deadline first.
@@ -748,7 +879,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// assert_eq!(table.locks(Tick(0)).map(|l| l.owner).next(), Some("me"));
     /// ```
     pub fn locks(&self, now: Tick) -> impl Iterator<Item = ActiveLock<'_, P>> + '_ {
-        self.live(now).map(move |(_, slot)| slot.view(now))
+        self.live(now).map(move |(_, slot)| self.view(slot, now))
     }
 
     /// The live locks that cover `path` (what `lockdiscovery` on `path` shows).
@@ -789,8 +920,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         now: Tick,
         principal: &'a str,
     ) -> impl Iterator<Item = ActiveLock<'a, P>> + 'a {
-        self.locks(now)
-            .filter(move |l| l.principal == Some(principal))
+        // Not listed: `NOT_LISTED`, which no slot has.
+        let principal = self.principal_index(Some(principal));
+        self.live(now)
+            .filter(move |(_, slot)| slot.principal == principal)
+            .map(move |(_, slot)| self.view(slot, now))
     }
 
     /// The number of live locks.
@@ -905,15 +1039,101 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     #[inline]
-    fn bucket(h: u32) -> usize {
+    fn bucket(h: u16) -> usize {
         // `N >= 1` by the capacity assertion.
-        (h as usize) % N
+        usize::from(h) % N
+    }
+
+    /// The view of an occupied slot that the table hands out.
+    fn view<'a>(&'a self, slot: &'a Slot<P, O>, now: Tick) -> ActiveLock<'a, P> {
+        ActiveLock {
+            root: &slot.path,
+            scope: slot.scope(),
+            depth: slot.depth(),
+            owner: slot.owner.as_str(),
+            principal: self.principal_name(slot.principal),
+            token: slot.token,
+            timeout: slot.timeout(),
+            remaining: slot.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
+        }
+    }
+
+    /// The index that slots of `principal` have: [`ANONYMOUS`] for `None`, the listed
+    /// entry's index plus one, or [`NOT_LISTED`]. A search of at most
+    /// [`MAX_PRINCIPALS`] entries: each operation resolves its principal once, then
+    /// compares a byte per slot.
+    fn principal_index(&self, principal: Option<&str>) -> u8 {
+        let Some(name) = principal else {
+            return ANONYMOUS;
+        };
+        let mut index = 0;
+        for entry in &self.principals {
+            index += 1;
+            if entry.slots != 0 && entry.name.as_str() == name {
+                return index;
+            }
+        }
+        NOT_LISTED
+    }
+
+    /// The name of the principal with `index` (see [`Slot::principal`]).
+    #[inline]
+    fn principal_name(&self, index: u8) -> Option<&str> {
+        at(&self.principals, u16::from(index)).map(|e| e.name.as_str())
+    }
+
+    /// A free entry of the principal list, for a principal that it does not hold. When
+    /// every entry is in use, expired locks are purged, earliest first, until one frees
+    /// (an expired lock blocks nothing, its principal included); only live locks then
+    /// refuse the request.
+    fn free_principal(&mut self, now: Tick) -> Result<u8, LockError<P, O>> {
+        loop {
+            if let Some(k) = self.principals.iter().position(|e| e.slots == 0) {
+                // `k < MAX_PRINCIPALS < u8::MAX`.
+                return Ok(k as u8 + 1);
+            }
+            if self.purge_up_to(now, 1) == 0 {
+                break;
+            }
+        }
+        Err(LockError::TooManyPrincipals {
+            retry_after: self
+                .slot(self.head)
+                .and_then(|s| s.remaining(now))
+                .and_then(Timeout::ticks),
+        })
+    }
+
+    /// Puts the lock `slot` by `name` (the principal of `slot.principal`) into the
+    /// allocated slot `index` and links it everywhere.
+    fn occupy(&mut self, now: Tick, index: u16, slot: Slot<P, O>, name: Option<&str>) {
+        let (hash, depth, principal) = (slot.path.hash(), slot.depth(), slot.principal);
+        if let Some(at) = at_mut(&mut self.slots, index) {
+            *at = slot;
+        }
+        if let (Some(entry), Some(name)) =
+            (at_mut(&mut self.principals, u16::from(principal)), name)
+        {
+            if entry.slots == 0 {
+                entry.name.clear();
+                // The name fits: its length was checked against `MAX_PRINCIPAL_LEN`.
+                let _ = entry.name.push_str(name);
+            }
+            entry.slots += 1;
+        }
+        self.link_bucket(index, hash);
+        self.insert_by_deadline(now, index);
+        if depth == Depth::Infinity
+            && let Some(n) = self.infinity_roots.get_mut(infinity_filter(hash))
+        {
+            *n += 1;
+        }
     }
 
     /// Calls `f` on every occupied slot in the bucket of `h` whose hash is `h`, until
     /// `f` returns false.
     #[inline]
-    fn for_each_in_bucket(&self, h: u32, mut f: impl FnMut(u16, &Slot<P, O>) -> bool) {
+    fn for_each_in_bucket(&self, h: u16, mut f: impl FnMut(u16, &Slot<P, O>) -> bool) {
         let mut i = self.buckets.get(Self::bucket(h)).copied().unwrap_or(NONE);
         while let Some(slot) = self.slot(i) {
             if slot.path.hash() == h && !f(i, slot) {
@@ -938,14 +1158,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             return;
         }
         let target = path.as_bytes();
-        let mut visit = |prefix: &[u8], h: u32, exact: bool| -> bool {
+        let mut visit = |prefix: &[u8], h: u16, exact: bool| -> bool {
             let mut go_on = true;
             if !exact && self.infinity_roots.get(infinity_filter(h)) == Some(&0) {
                 return true;
             }
             self.for_each_in_bucket(h, |i, slot| {
                 if slot.path.as_bytes() == prefix
-                    && (exact || slot.depth == Depth::Infinity)
+                    && (exact || slot.depth() == Depth::Infinity)
                     && slot.is_live(now)
                 {
                     go_on = f(i, slot);
@@ -960,11 +1180,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         }
         // FNV is a running hash: its state at each '/' is the hash of that ancestor.
         let mut h = fnv1a(FNV_OFFSET, b'/');
-        if !visit(b"/", h, target.len() == 1) || target.len() == 1 {
+        if !visit(b"/", fold(h), target.len() == 1) || target.len() == 1 {
             return;
         }
         for (i, &b) in target.iter().enumerate().skip(1) {
-            if b == b'/' && !visit(target.get(..i).unwrap_or_default(), h, false) {
+            if b == b'/' && !visit(target.get(..i).unwrap_or_default(), fold(h), false) {
                 return;
             }
             h = fnv1a(h, b);
@@ -991,11 +1211,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         now: Tick,
         resource: &Path<P>,
         submitted: &[LockToken],
-        principal: Option<&str>,
+        principal: u8,
     ) -> bool {
         let mut satisfied = false;
         self.for_each_covering(now, resource, &mut |_, slot| {
-            satisfied = slot.scope == Scope::Shared
+            satisfied = slot.scope() == Scope::Shared
                 && submission(slot, submitted, principal) == Submission::Valid;
             !satisfied
         });
@@ -1021,7 +1241,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn note_tail(&mut self) {
         self.latest = self
             .slot(self.tail)
-            .map_or(NOTHING_LIVE, |s| (s.granted, s.timeout));
+            .map_or(NOTHING_LIVE, |s| (s.granted(), s.timeout()));
     }
 
     fn allocate(&mut self, now: Tick) -> Result<u16, LockError<P, O>> {
@@ -1063,7 +1283,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         purged
     }
 
-    fn link_bucket(&mut self, index: u16, h: u32) {
+    fn link_bucket(&mut self, index: u16, h: u16) {
         let b = Self::bucket(h);
         let Some(head) = self.buckets.get_mut(b) else {
             return;
@@ -1149,11 +1369,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     fn remove(&mut self, index: u16) {
         let Some(slot) = self.slot(index) else { return };
-        if slot.depth == Depth::Infinity {
-            let filter = infinity_filter(slot.path.hash());
-            if let Some(n) = self.infinity_roots.get_mut(filter) {
-                *n = n.saturating_sub(1);
-            }
+        let (depth, hash, principal) = (slot.depth(), slot.path.hash(), slot.principal);
+        if depth == Depth::Infinity
+            && let Some(n) = self.infinity_roots.get_mut(infinity_filter(hash))
+        {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(entry) = at_mut(&mut self.principals, u16::from(principal)) {
+            entry.slots = entry.slots.saturating_sub(1);
         }
         self.unlink_bucket(index);
         self.unlink_deadline(index);
@@ -1187,7 +1410,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         assert_eq!(
             self.latest,
             self.slot(self.tail)
-                .map_or(NOTHING_LIVE, |s| (s.granted, s.timeout))
+                .map_or(NOTHING_LIVE, |s| (s.granted(), s.timeout()))
         );
         let mut free = Vec::new();
         let mut f = self.free;
@@ -1225,11 +1448,35 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         let mut roots = [0u16; INFINITY_FILTER];
         for &i in &seen {
             let slot = &self.slots[usize::from(i) - 1];
-            if slot.depth == Depth::Infinity {
+            if slot.depth() == Depth::Infinity {
                 roots[infinity_filter(slot.path.hash())] += 1;
             }
         }
         assert_eq!(roots, self.infinity_roots);
+        // Each principal entry counts the occupied slots that name it; no two entries
+        // in use share a name.
+        let mut counts = [0u16; MAX_PRINCIPALS];
+        for &i in &seen {
+            let slot = &self.slots[usize::from(i) - 1];
+            assert!(usize::from(slot.principal) <= MAX_PRINCIPALS);
+            if slot.principal != ANONYMOUS {
+                counts[usize::from(slot.principal) - 1] += 1;
+            }
+        }
+        for (k, entry) in self.principals.iter().enumerate() {
+            assert_eq!(entry.slots, counts[k], "principal entry {k}");
+            if entry.slots != 0 {
+                assert!(
+                    !self.principals[k + 1..]
+                        .iter()
+                        .any(|e| e.slots != 0 && e.name == entry.name),
+                    "two entries share a principal"
+                );
+            }
+        }
+        for &i in &free {
+            assert_eq!(self.slots[usize::from(i) - 1].principal, ANONYMOUS);
+        }
     }
 
     /// Checks that deadlines are ordered at `now`; for tests.
@@ -1307,7 +1554,7 @@ enum Submission {
 fn submission<const P: usize, const O: usize>(
     slot: &Slot<P, O>,
     submitted: &[LockToken],
-    principal: Option<&str>,
+    principal: u8,
 ) -> Submission {
     if !submitted.contains(&slot.token) {
         Submission::Missing

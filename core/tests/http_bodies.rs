@@ -66,6 +66,18 @@ fn every_refusal() -> Vec<(Refusal<64, 64>, u16)> {
             503,
         ),
         (
+            Refusal::TooManyPrincipals {
+                retry_after: Expiry::InSeconds(9),
+            },
+            503,
+        ),
+        (
+            Refusal::TooManyPrincipals {
+                retry_after: Expiry::Never,
+            },
+            503,
+        ),
+        (
             Refusal::BadHeader(HeaderError::If(IfError {
                 kind: IfErrorKind::EmptyList,
                 at: 1,
@@ -180,6 +192,9 @@ fn retry_after_is_sent_only_when_waiting_cures_a_finite_lock() {
     for (refusal, _) in every_refusal() {
         let expected = match &refusal {
             Refusal::TableFull {
+                retry_after: Expiry::InSeconds(s),
+            }
+            | Refusal::TooManyPrincipals {
                 retry_after: Expiry::InSeconds(s),
             } => Some(s.to_string()),
             r if r.lock().is_some() => Some("3".to_string()),

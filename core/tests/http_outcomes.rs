@@ -459,6 +459,53 @@ fn a_full_table_is_503_with_retry_after_until_the_first_expiry() {
 }
 
 #[test]
+fn a_full_principal_list_is_503_with_the_time_until_a_lock_expires() {
+    let mut t: LockTable<12, 64, 64> = LockTable::new(Policy::new(1000));
+    t.seed_tokens([4; 16]);
+    for i in 0..lockwarden::MAX_PRINCIPALS {
+        let path = format!("/p{i}");
+        let who = format!("user{i}");
+        let timeout = format!("Second-{}", 10 + i);
+        let req = Request::new(Method::Lock, path.as_bytes())
+            .header("Timeout", timeout.as_bytes())
+            .lockinfo(Scope::Exclusive, "o")
+            .principal(&who);
+        assert!(matches!(
+            check(&mut t, Tick(0), &req),
+            Outcome::Granted { .. }
+        ));
+    }
+    let req = Request::new(Method::Lock, b"/q")
+        .lockinfo(Scope::Exclusive, "o")
+        .principal("newcomer")
+        .header("Accept", b"application/json");
+    let outcome = check(&mut t, Tick(2_500), &req);
+    assert!(matches!(
+        outcome.refusal(),
+        Some(Refusal::TooManyPrincipals {
+            retry_after: lockwarden::http::Expiry::InSeconds(8)
+        })
+    ));
+    let meaning = outcome.refusal().unwrap().meaning();
+    assert_eq!(meaning.status, 503);
+    assert_eq!(meaning.problem, "lock-principals-full");
+    assert_eq!(outcome.refusal().unwrap().retry_after(), Some(8));
+    // A principal that holds a lock already may lock more; so may an anonymous client.
+    let req = Request::new(Method::Lock, b"/r")
+        .lockinfo(Scope::Exclusive, "o")
+        .principal("user3");
+    assert!(matches!(
+        check(&mut t, Tick(2_500), &req),
+        Outcome::Granted { .. }
+    ));
+    let req = Request::new(Method::Lock, b"/s").lockinfo(Scope::Exclusive, "o");
+    assert!(matches!(
+        check(&mut t, Tick(2_500), &req),
+        Outcome::Granted { .. }
+    ));
+}
+
+#[test]
 fn a_full_table_of_infinite_locks_has_no_retry_after() {
     let mut t = table(Policy::new(1000).with_infinite_locks());
     for i in 0..8 {

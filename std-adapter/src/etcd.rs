@@ -112,7 +112,9 @@ impl From<etcd_client::Error> for StoreError {
 
 /// Locks kept in etcd under a key prefix, shared by every server that uses the same
 /// endpoints and prefix. Capacities as for [`LockTable`]: at most `N` live locks in the
-/// store, paths of `P` bytes, owners of `O` bytes.
+/// store, of at most [`lockwarden::MAX_PRINCIPALS`] principals, paths of `P` bytes, owners
+/// of `O` bytes (a store that holds more, written by servers with larger capacities,
+/// reads as corrupt).
 ///
 /// Cloning is cheap: clones share the connection.
 pub struct EtcdLockStore<

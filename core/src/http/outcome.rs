@@ -15,7 +15,7 @@ use super::method::Method;
 use crate::lock::{Conflict, Depth, Scope};
 use crate::path::{Path, PathError};
 use crate::table::{LockError, RefreshError, UnlockError, WriteError};
-use crate::tick::Timeout;
+use crate::tick::{Ticks, Timeout};
 use crate::token::LockToken;
 
 /// When a lock expires, in whole seconds from the request, rounded up.
@@ -259,6 +259,12 @@ pub enum Refusal<const P: usize, const O: usize> {
         /// Until the earliest lock expires; `Never` when all are infinite.
         retry_after: Expiry,
     },
+    /// 503: the table holds live locks of as many principals as it can
+    /// ([`MAX_PRINCIPALS`](crate::MAX_PRINCIPALS)), and this one is not among them.
+    TooManyPrincipals {
+        /// Until the earliest lock expires; `Never` when all are infinite.
+        retry_after: Expiry,
+    },
     /// 400: a header is missing or malformed.
     BadHeader(HeaderError),
     /// 400: the `lockinfo` body is malformed.
@@ -359,6 +365,10 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// ```
     #[inline(never)]
     pub fn of_lock(error: LockError<P, O>, path: &Path<P>, tick_hz: u32) -> Self {
+        // Until the earliest lock expires.
+        let wait = |t: Option<Ticks>| {
+            Expiry::from_timeout(t.map_or(Timeout::Infinite, Timeout::Finite), tick_hz)
+        };
         match error {
             LockError::Conflict(conflict) => {
                 let lock = LockDetails::from_conflict(&conflict, tick_hz);
@@ -371,13 +381,10 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             }
             LockError::QuotaExceeded => Refusal::QuotaExceeded,
             LockError::TableFull { retry_after } => Refusal::TableFull {
-                retry_after: Expiry::from_timeout(
-                    match retry_after {
-                        Some(t) => Timeout::Finite(t),
-                        None => Timeout::Infinite,
-                    },
-                    tick_hz,
-                ),
+                retry_after: wait(retry_after),
+            },
+            LockError::TooManyPrincipals { retry_after } => Refusal::TooManyPrincipals {
+                retry_after: wait(retry_after),
             },
             LockError::OwnerTooLong => Refusal::BadLockInfo(LockInfoError::OwnerTooLong),
             LockError::PrincipalTooLong => Refusal::PrincipalTooLong,
@@ -415,6 +422,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
         const BAD: &str = "Bad Request";
         const FORBIDDEN: &str = "Forbidden";
         const PRECONDITION: &str = "Precondition Failed";
+        const UNAVAILABLE: &str = "Service Unavailable";
         match self {
             Refusal::Locked { .. } => meaning(
                 423,
@@ -489,9 +497,16 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             ),
             Refusal::TableFull { .. } => meaning(
                 503,
-                "Service Unavailable",
+                UNAVAILABLE,
                 "lock-table-full",
                 "Lock table is full",
+                None,
+            ),
+            Refusal::TooManyPrincipals { .. } => meaning(
+                503,
+                UNAVAILABLE,
+                "lock-principals-full",
+                "Lock table holds locks of too many principals",
                 None,
             ),
             Refusal::BadHeader(_) => meaning(
@@ -557,7 +572,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             #[cfg(feature = "http-full")]
             Refusal::StoreUnavailable { .. } => meaning(
                 503,
-                "Service Unavailable",
+                UNAVAILABLE,
                 "lock-store-unavailable",
                 "Lock store unavailable",
                 None,
@@ -580,7 +595,9 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// and for refusals that waiting does not cure.
     pub const fn retry_after(&self) -> Option<u32> {
         match self {
-            Refusal::TableFull { retry_after } => retry_after.seconds(),
+            Refusal::TableFull { retry_after } | Refusal::TooManyPrincipals { retry_after } => {
+                retry_after.seconds()
+            }
             #[cfg(feature = "http-full")]
             Refusal::StoreUnavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => match self.lock() {

@@ -403,6 +403,14 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
             Refusal::TableFull { retry_after: Expiry::Never } => w.write_str(
                 "Every slot of the lock table holds a lock without timeout. The same request will succeed once a lock is released.",
             ),
+            Refusal::TooManyPrincipals { retry_after: Expiry::InSeconds(s) } => {
+                w.write_str("The lock table holds the locks of as many principals as it can. Retry once another principal's locks are gone; the first lock expires in ")?;
+                decimal(w, *s as usize)?;
+                w.write_str(" seconds.")
+            }
+            Refusal::TooManyPrincipals { retry_after: Expiry::Never } => w.write_str(
+                "The lock table holds locks without timeout of as many principals as it can. Retry once another principal's locks are released.",
+            ),
             Refusal::BadHeader(e) => {
                 e.write_text(w)?;
                 w.write_str(".")

@@ -11,19 +11,43 @@
 extern crate std;
 
 use std::string::String;
+use std::vec;
 use std::vec::Vec;
 
 use proptest::prelude::*;
 
 use super::*;
 
-const N: usize = 6;
+/// More slots than the principal list has entries, so that the list can be full.
+const N: usize = 10;
 type Table = LockTable<N, 16, 8>;
 type TPath = Path<16>;
 
-const PATHS: &[&str] = &["/", "/a", "/a/b", "/a/b/c", "/a/c", "/b", "/b/a", "/ab"];
+const PATHS: &[&str] = &[
+    "/", "/a", "/a/b", "/a/b/c", "/a/c", "/b", "/b/a", "/ab", "/c", "/d", "/e", "/c/a",
+];
 const OWNERS: &[&str] = &["x", "y", "12345678", "123456789"];
-const PRINCIPALS: &[Option<&str>] = &[None, Some("alice"), Some("bob")];
+/// The first three come often (quotas, another principal's lock); the others, more than
+/// [`MAX_PRINCIPALS`] in all, fill the principal list now and then.
+const PRINCIPALS: &[Option<&str>] = &[
+    None,
+    Some("alice"),
+    Some("bob"),
+    Some("p3"),
+    Some("p4"),
+    Some("p5"),
+    Some("p6"),
+    Some("p7"),
+    Some("p8"),
+    Some("p9"),
+    Some("p10"),
+];
+const FREQUENT: usize = 3;
+
+std::thread_local! {
+    /// Lock requests this thread's runs refused for a full principal list.
+    static LIST_FULL: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
 
 /// The counter starts close to its wrap so that most sequences cross it.
 const START: u32 = u32::MAX - 300;
@@ -136,6 +160,11 @@ enum Op {
         principal: usize,
         timeout: Option<u32>,
     },
+    /// A shared lock on `path` by each principal in turn.
+    Crowd {
+        path: usize,
+        timeout: Option<u32>,
+    },
     Refresh {
         lock: usize,
         path: usize,
@@ -172,12 +201,13 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     let path = 0..PATHS.len();
-    let principal = 0..PRINCIPALS.len();
+    let principal = prop_oneof![3 => 0..FREQUENT, 2 => FREQUENT..PRINCIPALS.len()];
     let timeout = prop_oneof![Just(None), (0u32..120).prop_map(Some), Just(Some(u32::MAX))];
     let lock = 0usize..40;
     prop_oneof![
         6 => (path.clone(), any::<bool>(), any::<bool>(), 0..OWNERS.len(), principal.clone(), timeout.clone())
             .prop_map(|(path, shared, infinity, owner, principal, timeout)| Op::Lock { path, shared, infinity, owner, principal, timeout }),
+        1 => (path.clone(), timeout.clone()).prop_map(|(path, timeout)| Op::Crowd { path, timeout }),
         2 => (lock.clone(), path.clone(), principal.clone(), timeout)
             .prop_map(|(lock, path, principal, timeout)| Op::Refresh { lock, path, principal, timeout }),
         2 => (lock.clone(), path.clone(), principal.clone())
@@ -216,6 +246,124 @@ fn in_set<const P: usize, const O: usize>(c: &Conflict<P, O>, set: &[ModelLock])
     })
 }
 
+/// One `LOCK`, on the table and on the model.
+#[allow(clippy::too_many_arguments)]
+fn lock_step(
+    table: &mut Table,
+    model: &mut Model,
+    issued: &mut Vec<LockToken>,
+    t: u64,
+    now: Tick,
+    path: usize,
+    shared: bool,
+    infinity: bool,
+    owner: usize,
+    principal: usize,
+    timeout: Option<u32>,
+) -> Result<(), TestCaseError> {
+    let path_s = PATHS[path];
+    let path = TPath::new(path_s).unwrap();
+    let scope = if shared {
+        Scope::Shared
+    } else {
+        Scope::Exclusive
+    };
+    let depth = if infinity {
+        Depth::Infinity
+    } else {
+        Depth::Zero
+    };
+    let principal = PRINCIPALS[principal];
+    let timeout = timeout.map(|s| {
+        if s == u32::MAX {
+            Timeout::Infinite
+        } else {
+            Timeout::Finite(Ticks(s))
+        }
+    });
+    let req = LockRequest {
+        path: &path,
+        scope,
+        depth,
+        owner: OWNERS[owner],
+        principal,
+        timeout,
+    };
+    let got = table.lock(now, &req);
+
+    let incompatible = |l: &&ModelLock| !scope.compatible_with(l.scope);
+    let covering: Vec<ModelLock> = model
+        .live(t)
+        .filter(|l| l.covers(path_s))
+        .filter(incompatible)
+        .cloned()
+        .collect();
+    let below: Vec<ModelLock> = model
+        .live(t)
+        .filter(|l| depth == Depth::Infinity && is_ancestor(path_s, &l.path))
+        .filter(incompatible)
+        .cloned()
+        .collect();
+    let live = model.live(t).count();
+    if OWNERS[owner].len() > 8 {
+        prop_assert_eq!(got, Err(LockError::OwnerTooLong));
+    } else if !covering.is_empty() {
+        prop_assert!(
+            matches!(&got, Err(LockError::Conflict(c)) if in_set(c, &covering)),
+            "{:?}",
+            got
+        );
+    } else if !below.is_empty() {
+        prop_assert!(
+            matches!(&got, Err(LockError::Conflict(c)) if in_set(c, &below)),
+            "{:?}",
+            got
+        );
+    } else if principal.is_some_and(|p| {
+        model
+            .live(t)
+            .filter(|l| l.principal.as_deref() == Some(p))
+            .count()
+            >= usize::from(model.policy.max_locks_per_principal)
+    }) {
+        prop_assert_eq!(got, Err(LockError::QuotaExceeded));
+    } else if principal.is_some_and(|p| {
+        let mut listed: Vec<&str> = model
+            .live(t)
+            .filter_map(|l| l.principal.as_deref())
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        !listed.contains(&p) && listed.len() >= MAX_PRINCIPALS
+    }) {
+        LIST_FULL.with(|n| n.set(n.get() + 1));
+        let retry = model.live(t).filter_map(|l| l.remaining(t).ticks()).min();
+        prop_assert_eq!(
+            got,
+            Err(LockError::TooManyPrincipals { retry_after: retry })
+        );
+    } else if live >= N {
+        let retry = model.live(t).filter_map(|l| l.remaining(t).ticks()).min();
+        prop_assert_eq!(got, Err(LockError::TableFull { retry_after: retry }));
+    } else {
+        let granted = got.map_err(|e| TestCaseError::fail(std::format!("refused: {e:?}")))?;
+        prop_assert_eq!(granted.timeout, model.policy.grant(timeout));
+        prop_assert!(!issued.contains(&granted.token), "token reused");
+        issued.push(granted.token);
+        model.locks.push(ModelLock {
+            path: path_s.into(),
+            scope,
+            depth,
+            owner: OWNERS[owner].into(),
+            principal: principal.map(String::from),
+            token: granted.token,
+            granted: t,
+            timeout: granted.timeout,
+        });
+    }
+    Ok(())
+}
+
 fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut table = Table::new(policy);
     table.seed_tokens([0xc3; 16]);
@@ -243,92 +391,35 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
                 owner,
                 principal,
                 timeout,
-            } => {
-                let path_s = PATHS[*path];
-                let path = TPath::new(path_s).unwrap();
-                let scope = if *shared {
-                    Scope::Shared
-                } else {
-                    Scope::Exclusive
-                };
-                let depth = if *infinity {
-                    Depth::Infinity
-                } else {
-                    Depth::Zero
-                };
-                let principal = PRINCIPALS[*principal];
-                let timeout = timeout.map(|s| {
-                    if s == u32::MAX {
-                        Timeout::Infinite
-                    } else {
-                        Timeout::Finite(Ticks(s))
-                    }
-                });
-                let req = LockRequest {
-                    path: &path,
-                    scope,
-                    depth,
-                    owner: OWNERS[*owner],
-                    principal,
-                    timeout,
-                };
-                let got = table.lock(now, &req);
-
-                let incompatible = |l: &&ModelLock| !scope.compatible_with(l.scope);
-                let covering: Vec<ModelLock> = model
-                    .live(t)
-                    .filter(|l| l.covers(path_s))
-                    .filter(incompatible)
-                    .cloned()
-                    .collect();
-                let below: Vec<ModelLock> = model
-                    .live(t)
-                    .filter(|l| depth == Depth::Infinity && is_ancestor(path_s, &l.path))
-                    .filter(incompatible)
-                    .cloned()
-                    .collect();
-                let live = model.live(t).count();
-                if OWNERS[*owner].len() > 8 {
-                    prop_assert_eq!(got, Err(LockError::OwnerTooLong));
-                } else if !covering.is_empty() {
-                    prop_assert!(
-                        matches!(&got, Err(LockError::Conflict(c)) if in_set(c, &covering)),
-                        "{:?}",
-                        got
-                    );
-                } else if !below.is_empty() {
-                    prop_assert!(
-                        matches!(&got, Err(LockError::Conflict(c)) if in_set(c, &below)),
-                        "{:?}",
-                        got
-                    );
-                } else if principal.is_some_and(|p| {
-                    model
-                        .live(t)
-                        .filter(|l| l.principal.as_deref() == Some(p))
-                        .count()
-                        >= usize::from(policy.max_locks_per_principal)
-                }) {
-                    prop_assert_eq!(got, Err(LockError::QuotaExceeded));
-                } else if live >= N {
-                    let retry = model.live(t).filter_map(|l| l.remaining(t).ticks()).min();
-                    prop_assert_eq!(got, Err(LockError::TableFull { retry_after: retry }));
-                } else {
-                    let granted =
-                        got.map_err(|e| TestCaseError::fail(std::format!("refused: {e:?}")))?;
-                    prop_assert_eq!(granted.timeout, model.policy.grant(timeout));
-                    prop_assert!(!issued.contains(&granted.token), "token reused");
-                    issued.push(granted.token);
-                    model.locks.push(ModelLock {
-                        path: path_s.into(),
-                        scope,
-                        depth,
-                        owner: OWNERS[*owner].into(),
-                        principal: principal.map(String::from),
-                        token: granted.token,
-                        granted: t,
-                        timeout: granted.timeout,
-                    });
+            } => lock_step(
+                &mut table,
+                &mut model,
+                &mut issued,
+                t,
+                now,
+                *path,
+                *shared,
+                *infinity,
+                *owner,
+                *principal,
+                *timeout,
+            )?,
+            Op::Crowd { path, timeout } => {
+                // Every principal in turn asks for a shared lock: the list fills.
+                for principal in 1..PRINCIPALS.len() {
+                    lock_step(
+                        &mut table,
+                        &mut model,
+                        &mut issued,
+                        t,
+                        now,
+                        *path,
+                        true,
+                        false,
+                        0,
+                        principal,
+                        *timeout,
+                    )?;
                 }
             }
             Op::Refresh {
@@ -508,7 +599,26 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 10_000, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_table_answers_as_the_reference_model(policy in policy(), ops in proptest::collection::vec(op(), 1..60)) {
+    fn the_table_answers_as_the_reference_model(policy in policy(), ops in proptest::collection::vec(op(), 1..80)) {
         run(policy, &ops)?;
     }
+}
+
+#[test]
+fn the_generated_sequences_fill_the_principal_list() {
+    // The list-full rule is compared above only when a sequence gets there: make sure a
+    // fixed sample of sequences does.
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig::with_cases(1_000),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let sequences = (policy(), proptest::collection::vec(op(), 1..80));
+    runner
+        .run(&sequences, |(policy, ops)| run(policy, &ops))
+        .unwrap();
+    let refused = LIST_FULL.with(core::cell::Cell::get);
+    std::println!("lock requests refused for a full principal list in 1,000 sequences: {refused}");
+    assert!(refused > 0);
 }

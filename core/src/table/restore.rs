@@ -9,7 +9,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// table, or from a store that kept its fields), with its token, its granted timeout
     /// and `lock.remaining` left at `now`. No conflict rule is applied: the lock was
     /// granted under them. A lock with no time left, or whose token the table holds
-    /// already, is not restored.
+    /// already, is not restored. The lock's principal goes into the table's principal
+    /// list: when the list holds [`MAX_PRINCIPALS`] others, the lock is refused with
+    /// [`LockError::TooManyPrincipals`] and the table is unchanged.
     ///
     /// # Examples
     ///
@@ -30,54 +32,43 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         owner
             .push_str(lock.owner)
             .map_err(|_| LockError::OwnerTooLong)?;
-        let principal = match lock.principal {
-            None => None,
-            Some(p) => {
-                let mut s = heapless::String::new();
-                s.push_str(p).map_err(|_| LockError::PrincipalTooLong)?;
-                Some(s)
-            }
+        if lock.principal.is_some_and(|p| p.len() > MAX_PRINCIPAL_LEN) {
+            return Err(LockError::PrincipalTooLong);
+        }
+        // Finite times are clamped to what the table keeps (`Ticks::MAX_TIMEOUT`): a
+        // store may hand back any value.
+        let clamp = |t: Timeout| match t {
+            Timeout::Finite(t) => Timeout::Finite(t.min(Ticks::MAX_TIMEOUT)),
+            Timeout::Infinite => Timeout::Infinite,
         };
         // Granted as long before `now` as the lock has used of its timeout.
-        let (granted, timeout) = match (lock.timeout, lock.remaining) {
+        let (granted, timeout) = match (clamp(lock.timeout), clamp(lock.remaining)) {
             (_, Timeout::Finite(Ticks(0))) => return Ok(()),
             (Timeout::Finite(t), Timeout::Finite(left)) if left.0 <= t.0 => {
-                (Tick(now.0.wrapping_sub(t.0 - left.0)), lock.timeout)
+                (Tick(now.0.wrapping_sub(t.0 - left.0)), Timeout::Finite(t))
             }
             (_, remaining) => (now, remaining),
         };
         if self.live(now).any(|(_, slot)| slot.token == lock.token) {
             return Ok(());
         }
+        let mut principal = self.principal_index(lock.principal);
+        if principal == NOT_LISTED {
+            principal = self.free_principal(now)?;
+        }
         let index = self.allocate(now)?;
-        if let Some(slot) = at_mut(&mut self.slots, index) {
-            *slot = Slot {
-                path: lock.root.clone(),
-                owner,
-                principal,
-                token: lock.token,
-                granted,
-                timeout,
-                scope: lock.scope,
-                depth: lock.depth,
-                ..Slot::EMPTY
-            };
-        }
-        self.link_bucket(index, lock.root.hash());
-        self.insert_by_deadline(now, index);
-        if lock.depth == Depth::Infinity
-            && let Some(n) = self
-                .infinity_roots
-                .get_mut(infinity_filter(lock.root.hash()))
-        {
-            *n += 1;
-        }
+        let slot = Slot::new(
+            lock.root, owner, lock.token, lock.scope, lock.depth, principal, granted, timeout,
+        );
+        self.occupy(now, index, slot, lock.principal);
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
     use crate::lock::LockRequest;
 
@@ -144,5 +135,71 @@ mod tests {
             copy.restore(Tick(0), &other),
             Err(LockError::TableFull { .. })
         ));
+    }
+
+    #[test]
+    fn restored_locks_keep_their_principals_until_the_list_is_full() {
+        let mut original: LockTable<16, 32, 16> = LockTable::new(Policy::new(1000));
+        original.seed_tokens([5; 16]);
+        for (i, who) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
+            let path = Path::new(&std::format!("/r{i}")).unwrap();
+            let lock = LockRequest::exclusive(&path, "o").principal(who);
+            original.lock(Tick(0), &lock).unwrap();
+        }
+        let path = Path::new("/anon").unwrap();
+        original
+            .lock(Tick(0), &LockRequest::exclusive(&path, "o"))
+            .unwrap();
+        let mut copy: LockTable<16, 32, 16> = LockTable::new(Policy::new(1000));
+        for lock in original.locks(Tick(1)) {
+            copy.restore(Tick(1), &lock).unwrap();
+            let back = copy.find(Tick(1), lock.root, &lock.token).unwrap();
+            assert_eq!(back.principal, lock.principal);
+            assert_eq!(back.remaining, lock.remaining);
+            copy.check_invariants();
+        }
+        let listed = original
+            .locks(Tick(1))
+            .find(|l| l.principal == Some("h"))
+            .unwrap();
+        // A ninth principal does not fit; the copy is unchanged.
+        let ninth = ActiveLock {
+            token: LockToken::from_bytes([0xdd; 16]),
+            principal: Some("i"),
+            ..listed
+        };
+        assert_eq!(
+            copy.restore(Tick(1), &ninth),
+            Err(LockError::TooManyPrincipals {
+                retry_after: Some(Ticks(179_999))
+            })
+        );
+        assert_eq!(copy.len(Tick(1)), 9);
+        copy.check_invariants();
+        // Another lock of a listed principal is restored.
+        let again = ActiveLock {
+            token: LockToken::from_bytes([0xee; 16]),
+            ..listed
+        };
+        copy.restore(Tick(1), &again).unwrap();
+        assert_eq!(copy.locks_held_by(Tick(1), "h").count(), 2);
+        copy.check_invariants();
+    }
+
+    #[test]
+    fn a_restored_timeout_is_kept_below_the_infinite_mark() {
+        let (original, _) = granting();
+        let listed = original.locks(Tick(0)).next().unwrap();
+        let mut copy = Table::new(Policy::new(1000));
+        let odd = ActiveLock {
+            timeout: Timeout::Finite(Ticks(u32::MAX)),
+            remaining: Timeout::Finite(Ticks(u32::MAX - 10)),
+            ..listed
+        };
+        copy.restore(Tick(0), &odd).unwrap();
+        let back = copy.locks(Tick(0)).next().unwrap();
+        assert_eq!(back.timeout, Timeout::Finite(Ticks::MAX_TIMEOUT));
+        assert_eq!(back.remaining, Timeout::Finite(Ticks::MAX_TIMEOUT));
+        assert_eq!(copy.next_expiry(Tick(0)), Some(Ticks::MAX_TIMEOUT));
     }
 }

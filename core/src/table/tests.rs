@@ -617,3 +617,220 @@ fn the_root_can_be_locked_and_covers_everything_at_depth_infinity() {
     assert!(is_locked(write(&t, 0, "/any/thing", &[])));
     assert!(write(&t, 0, "/any/thing", &[g.token]).is_ok());
 }
+
+// ---- the principal list ----
+
+const NAMES: [&str; 10] = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"];
+
+/// A table with room for more locks than principals.
+type Wide = LockTable<16, 64, 32>;
+
+fn wide() -> Wide {
+    let mut t = Wide::new(Policy::new(HZ).with_max_locks_per_principal(4));
+    t.seed_tokens([0x22; 16]);
+    t
+}
+
+fn lock_as(
+    t: &mut Wide,
+    now: u32,
+    path: &str,
+    who: &str,
+    timeout: Timeout,
+) -> Result<Granted, LockError<64, 32>> {
+    let path = p(path);
+    t.lock(
+        Tick(now),
+        &LockRequest::exclusive(&path, who)
+            .principal(who)
+            .timeout(timeout),
+    )
+}
+
+#[test]
+fn the_slot_spends_at_most_38_bytes_beyond_its_path_and_owner_bytes() {
+    // A layout guard: 64 + 64 path and owner bytes, 166 in all (the table adds 2 per
+    // slot for its buckets).
+    assert!(core::mem::size_of::<Slot<64, 64>>() <= 166);
+    assert_eq!(core::mem::align_of::<Slot<64, 64>>(), 2);
+    assert_eq!(core::mem::size_of::<Path<64>>(), 68);
+}
+
+#[test]
+fn a_principal_beyond_the_list_is_refused_with_the_time_until_a_lock_expires() {
+    let mut t = wide();
+    for (i, who) in NAMES.iter().take(MAX_PRINCIPALS).enumerate() {
+        lock_as(&mut t, 0, &std::format!("/r{i}"), who, secs(10 + i as u32)).unwrap();
+    }
+    // A listed principal may still lock; a new one may not.
+    lock_as(&mut t, 0, "/more", "p3", secs(5)).unwrap();
+    assert_eq!(
+        lock_as(&mut t, 1000, "/other", "p8", secs(5)),
+        Err(LockError::TooManyPrincipals {
+            retry_after: Some(Ticks(4000))
+        })
+    );
+    // Anonymous locks need no entry.
+    let anon = p("/anon");
+    t.lock(Tick(1000), &LockRequest::exclusive(&anon, "x"))
+        .unwrap();
+    t.check_invariants();
+}
+
+#[test]
+fn principal_entries_are_reused_after_unlock_purge_and_expiry() {
+    let mut t = wide();
+    let mut granted = std::vec::Vec::new();
+    for (i, who) in NAMES.iter().take(MAX_PRINCIPALS).enumerate() {
+        granted.push(lock_as(&mut t, 0, &std::format!("/r{i}"), who, secs(10 + i as u32)).unwrap());
+    }
+    // Unlock: p0's only lock goes, its entry frees.
+    t.unlock(Tick(0), &p("/r0"), &granted[0].token, Some("p0"))
+        .unwrap();
+    lock_as(&mut t, 0, "/s8", "p8", secs(100)).unwrap();
+    assert!(matches!(
+        lock_as(&mut t, 0, "/s9", "p9", secs(100)),
+        Err(LockError::TooManyPrincipals { .. })
+    ));
+    // Expiry, before any purge: p1's lock (11 s) has expired at 11 s.
+    lock_as(&mut t, 11_000, "/s9", "p9", secs(100)).unwrap();
+    assert_eq!(t.locks_held_by(Tick(11_000), "p1").count(), 0);
+    // Purge: p2 (12 s) and p3 (13 s) expire, a purge frees both entries.
+    t.purge(Tick(13_000));
+    lock_as(&mut t, 13_000, "/s0", "p0", secs(100)).unwrap();
+    lock_as(&mut t, 13_000, "/s1", "p1", secs(100)).unwrap();
+    // force_unlock frees an entry too.
+    assert_eq!(t.force_unlock(Tick(13_000), &p("/r4")), 1);
+    lock_as(&mut t, 13_000, "/s2", "p2", secs(100)).unwrap();
+    t.check_invariants();
+    for who in ["p0", "p1", "p2", "p8", "p9"] {
+        assert_eq!(t.locks_held_by(Tick(13_000), who).count(), 1, "{who}");
+        assert!(
+            t.locks_held_by(Tick(13_000), who)
+                .all(|l| l.principal == Some(who))
+        );
+    }
+}
+
+#[test]
+fn two_principals_never_share_an_index() {
+    let mut t = wide();
+    let a = lock_as(&mut t, 0, "/a", "alice", secs(10)).unwrap();
+    let b = lock_as(&mut t, 0, "/b", "bob", secs(100)).unwrap();
+    // alice's entry frees when her lock expires, and carol takes it.
+    let c = lock_as(&mut t, 10_000, "/c", "carol", secs(100)).unwrap();
+    assert!(t.find(Tick(10_000), &p("/a"), &a.token).is_none());
+    let idx = |t: &Wide, who| t.principal_index(Some(who));
+    assert_ne!(idx(&t, "bob"), idx(&t, "carol"));
+    assert_eq!(idx(&t, "alice"), NOT_LISTED);
+    // alice comes back: another entry than carol's, and neither may use the other's lock.
+    let a = lock_as(&mut t, 10_000, "/a", "alice", secs(100)).unwrap();
+    assert_ne!(idx(&t, "alice"), idx(&t, "carol"));
+    let res = |t: &Wide, path, tok, who| {
+        t.authorize(Tick(10_000), &p(path), Access::Resource, &[tok], Some(who))
+    };
+    assert_eq!(res(&t, "/c", c.token, "alice"), Err(WriteError::Forbidden));
+    assert_eq!(res(&t, "/a", a.token, "carol"), Err(WriteError::Forbidden));
+    assert_eq!(res(&t, "/b", b.token, "bob"), Ok(()));
+    assert_eq!(res(&t, "/a", a.token, "alice"), Ok(()));
+    assert_eq!(res(&t, "/c", c.token, "carol"), Ok(()));
+    let view = t.find(Tick(10_000), &p("/c"), &c.token).unwrap();
+    assert_eq!(view.principal, Some("carol"));
+    t.check_invariants();
+}
+
+#[test]
+fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
+    let mut t = wide();
+    let mine = lock_as(&mut t, 0, "/mine", "alice", secs(100)).unwrap();
+    let open = p("/open");
+    let anon = t
+        .lock(Tick(0), &LockRequest::exclusive(&open, "x"))
+        .unwrap();
+    let w =
+        |t: &Wide, path, tok, who| t.authorize(Tick(1), &p(path), Access::Resource, &[tok], who);
+    for who in [None, Some("alice"), Some("stranger")] {
+        assert_eq!(w(&t, "/open", anon.token, who), Ok(()), "{who:?}");
+    }
+    assert_eq!(
+        w(&t, "/mine", mine.token, Some("stranger")),
+        Err(WriteError::Forbidden)
+    );
+    assert_eq!(w(&t, "/mine", mine.token, None), Err(WriteError::Forbidden));
+    assert_eq!(
+        t.refresh(Tick(1), &p("/mine"), &mine.token, Some("stranger"), None),
+        Err(RefreshError::Forbidden)
+    );
+    assert_eq!(
+        t.unlock(Tick(1), &p("/mine"), &mine.token, Some("stranger")),
+        Err(UnlockError::Forbidden)
+    );
+    assert_eq!(t.locks_held_by(Tick(1), "stranger").count(), 0);
+    assert_eq!(t.locks_held_by(Tick(1), "alice").count(), 1);
+    assert_eq!(
+        t.refresh(Tick(1), &p("/open"), &anon.token, Some("stranger"), None)
+            .map(|g| g.token),
+        Ok(anon.token)
+    );
+    assert_eq!(
+        t.unlock(Tick(1), &p("/open"), &anon.token, Some("stranger")),
+        Ok(())
+    );
+}
+
+#[test]
+fn the_quota_counts_the_principals_own_locks_only() {
+    let mut t = wide();
+    for i in 0..4 {
+        lock_as(&mut t, 0, &std::format!("/a{i}"), "alice", secs(100)).unwrap();
+    }
+    assert_eq!(
+        lock_as(&mut t, 0, "/a4", "alice", secs(100)),
+        Err(LockError::QuotaExceeded)
+    );
+    lock_as(&mut t, 0, "/b0", "bob", secs(100)).unwrap();
+    assert_eq!(t.locks_held_by(Tick(0), "alice").count(), 4);
+    assert_eq!(t.locks_held_by(Tick(0), "bob").count(), 1);
+}
+
+#[test]
+fn a_finite_timeout_never_reads_as_infinite() {
+    let mut slot = Slot::<8, 8>::EMPTY;
+    for t in [
+        0,
+        1,
+        Ticks::MAX_TIMEOUT.0,
+        Ticks::MAX_TIMEOUT.0 + 1,
+        u32::MAX - 1,
+        u32::MAX,
+    ] {
+        slot.set_times(Tick(u32::MAX), Timeout::Finite(Ticks(t)));
+        assert_eq!(
+            slot.timeout(),
+            Timeout::Finite(Ticks(t.min(Ticks::MAX_TIMEOUT.0)))
+        );
+        assert_eq!(slot.granted(), Tick(u32::MAX));
+    }
+    slot.set_times(Tick(7), Timeout::Infinite);
+    assert_eq!(slot.timeout(), Timeout::Infinite);
+}
+
+#[test]
+fn scope_and_depth_share_a_byte_and_read_back() {
+    let path = p("/x");
+    for scope in [Scope::Exclusive, Scope::Shared] {
+        for depth in [Depth::Zero, Depth::Infinity] {
+            let slot = Slot::<64, 32>::new(
+                &path,
+                heapless::String::new(),
+                LockToken::from_bytes([1; 16]),
+                scope,
+                depth,
+                ANONYMOUS,
+                Tick(0),
+                secs(1),
+            );
+            assert_eq!((slot.scope(), slot.depth()), (scope, depth));
+        }
+    }
+}
