@@ -14,7 +14,7 @@ use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
 use crate::path::{FNV_OFFSET, Path, contains, fnv1a, fold};
 use crate::policy::Policy;
 use crate::tick::{Tick, Ticks, Timeout};
-use crate::token::{LockToken, TokenMint};
+use crate::token::{LockToken, TokenMint, Tokens};
 
 /// The longest principal name a table stores, in bytes.
 pub const MAX_PRINCIPAL_LEN: usize = 32;
@@ -794,6 +794,19 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         submitted: &[LockToken],
         principal: Option<&str>,
     ) -> Result<(), WriteError<P, O>> {
+        self.authorize_submitted(now, path, access, &submitted, principal)
+    }
+
+    /// [`LockTable::authorize`] with the submitted tokens as any set: the protocol
+    /// layer reads them from the `If` header as they are asked for.
+    pub(crate) fn authorize_submitted(
+        &self,
+        now: Tick,
+        path: &Path<P>,
+        access: Access,
+        submitted: &dyn Tokens,
+        principal: Option<&str>,
+    ) -> Result<(), WriteError<P, O>> {
         let target = path.as_bytes();
         let principal = self.principal_index(principal);
         let mut forbidden = false;
@@ -1210,7 +1223,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         &self,
         now: Tick,
         resource: &Path<P>,
-        submitted: &[LockToken],
+        submitted: &dyn Tokens,
         principal: u8,
     ) -> bool {
         let mut satisfied = false;
@@ -1553,7 +1566,7 @@ enum Submission {
 #[inline]
 fn submission<const P: usize, const O: usize>(
     slot: &Slot<P, O>,
-    submitted: &[LockToken],
+    submitted: &dyn Tokens,
     principal: u8,
 ) -> Submission {
     if !submitted.contains(&slot.token) {

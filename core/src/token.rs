@@ -190,6 +190,19 @@ impl defmt::Format for LockToken {
     }
 }
 
+/// The lock tokens a request submits, as the table asks about them: a slice, or the
+/// `If` header they are named in, read as they are asked for.
+pub(crate) trait Tokens {
+    /// Whether `token` is among them.
+    fn contains(&self, token: &LockToken) -> bool;
+}
+
+impl Tokens for &[LockToken] {
+    fn contains(&self, token: &LockToken) -> bool {
+        <[LockToken]>::contains(self, token)
+    }
+}
+
 /// Makes tokens: a counter run through a permutation keyed by the seed.
 #[derive(Clone)]
 pub(crate) struct TokenMint {

@@ -205,3 +205,29 @@ fn unknown_methods_are_checked_as_writes() {
         None
     );
 }
+
+#[test]
+fn every_token_named_anywhere_in_the_if_header_is_submitted() {
+    let members = ["/c/a", "/c/b", "/c/d", "/c/e", "/c/f", "/c/g", "/c/h"];
+    let locks: Vec<(&str, Depth)> = members.iter().map(|&m| (m, Depth::Zero)).collect();
+    let (mut t, tokens) = table_with(&locks);
+    let delete = Request::new(Method::Delete, b"/c").resource(true, None);
+    // All seven, some negated, spread over lists that need not hold: each is submitted.
+    let mut all = format!("(<{}> Not <DAV:no-lock>)", tokens[0]);
+    for token in &tokens[1..] {
+        all += &format!(" (Not <{token}>)");
+    }
+    assert_eq!(blocker(&mut t, &delete.header("If", all.as_bytes())), None);
+    // Leave any one out and its lock refuses the delete.
+    for (left_out, member) in members.iter().enumerate() {
+        let named: Vec<LockToken> = (0..tokens.len())
+            .filter(|&i| i != left_out)
+            .map(|i| tokens[i])
+            .collect();
+        let header = format!("{} (Not <DAV:no-lock>)", if_for(&named).replace(") (", " "));
+        assert_eq!(
+            blocker(&mut t, &delete.header("If", header.as_bytes())).as_deref(),
+            Some(*member)
+        );
+    }
+}

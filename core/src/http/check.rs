@@ -1,9 +1,9 @@
 //! The one-call lock check: a request in, its whole locking outcome out.
 
-use heapless::{String, Vec};
+use heapless::String;
 
 use super::accept::BodyFormat;
-use super::condition::{Event, IfError, MAX_CONDITIONS, ResourceState, scan, tag_path};
+use super::condition::{Event, IfError, NamedTokens, ResourceState, scan, tag_path};
 use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
 use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
@@ -261,9 +261,6 @@ macro_rules! attempt {
     };
 }
 
-/// The submitted tokens: every lock token the `If` header names.
-type Submitted = Vec<LockToken, MAX_CONDITIONS>;
-
 struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize> {
     table: &'t LockTable<N, P, O>,
     now: Tick,
@@ -356,16 +353,12 @@ fn decide<const N: usize, const P: usize, const O: usize>(
         }
         _ => None,
     };
-    let mut submitted = Submitted::new();
-    let if_holds = attempt!(
-        evaluate_if(table, now, req, &path, destination, &mut submitted),
-        format
-    );
+    let if_holds = attempt!(evaluate_if(table, now, req, &path, destination), format);
     let stage = Stage {
         req,
         now,
         path: &path,
-        submitted: &submitted,
+        submitted: NamedTokens(req.if_header),
         format,
     };
     match req.method {
@@ -385,7 +378,8 @@ struct Stage<'r, 'a, const P: usize> {
     req: &'r Request<'a>,
     now: Tick,
     path: &'r Path<P>,
-    submitted: &'r [LockToken],
+    /// The tokens the `If` header names (RFC 4918 §10.4.1).
+    submitted: NamedTokens<'a>,
     format: BodyFormat,
 }
 
@@ -408,7 +402,8 @@ impl<const P: usize> Stage<'_, '_, P> {
         answer: &mut Outcome<P, O>,
     ) -> bool {
         let hz = table.policy().tick_hz;
-        match table.authorize(self.now, target, access, self.submitted, self.req.principal) {
+        let principal = self.req.principal;
+        match table.authorize_submitted(self.now, target, access, &self.submitted, principal) {
             Ok(()) => true,
             Err(e) => {
                 *answer = self.refused(Refusal::of_write(e, self.req.method, self.path, hz));
@@ -418,8 +413,7 @@ impl<const P: usize> Stage<'_, '_, P> {
     }
 }
 
-/// Whether the `If` header holds (true without one), and the lock tokens it submits,
-/// put into `submitted`. The header is evaluated as it is read (RFC 4918 §10.4.3: a
+/// Whether the `If` header holds (true without one). The header is evaluated as it is read (RFC 4918 §10.4.3: a
 /// list holds when all its conditions hold, the header when any list holds; untagged
 /// lists test the request's resource, tagged ones their tag's), so that no parsed header
 /// takes the stack while the table is asked.
@@ -430,7 +424,6 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     req: &Request<'_>,
     path: &Path<P>,
     destination: Option<&Path<P>>,
-    submitted: &mut Submitted,
 ) -> Result<bool, Malformed> {
     let Some(raw) = req.if_header else {
         return Ok(true);
@@ -443,7 +436,6 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
         destination,
         destination_etag: req.destination_etag,
     };
-    submitted.clear();
     // Once a list holds, or a tag names no path, the rest is only read: the outcome
     // is decided (a tag's path error counts only if no earlier list held).
     let mut decided: Result<bool, IfError> = Ok(false);
@@ -464,7 +456,6 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize>(
             }
         }
         Event::Condition(condition) => {
-            condition.submit(submitted);
             if list_holds {
                 list_holds = condition.holds(tagged.as_ref().unwrap_or(path), &state);
             }
@@ -638,8 +629,7 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     let timeout = attempt!(requested_timeout(req, hz), stage.format);
     let names_a_lock = stage
         .submitted
-        .iter()
-        .any(|t| table.find(now, path, t).is_some());
+        .any(&mut |t| table.find(now, path, t).is_some());
     if !names_a_lock {
         return stage.refused(Refusal::NoLockToRefresh);
     }
@@ -647,25 +637,28 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
         return stage.refused(Refusal::PreconditionFailed);
     }
     let mut forbidden = false;
-    for token in stage.submitted {
+    let mut refreshed = None;
+    stage.submitted.any(&mut |token| {
         match table.refresh(now, path, token, req.principal, timeout) {
-            Ok(granted) => {
-                let Some(lock) = table.find(now, path, &granted.token) else {
-                    return stage.refused(Refusal::NoLockToRefresh);
-                };
-                let lock = LockRequest {
-                    path: lock.root,
-                    scope: lock.scope,
-                    depth: lock.depth,
-                    owner: lock.owner,
-                    principal: None,
-                    timeout: None,
-                };
-                return held(&lock, granted, hz, None, stage.format);
-            }
+            Ok(granted) => refreshed = Some(granted),
             Err(RefreshError::Forbidden) => forbidden = true,
             Err(RefreshError::NoSuchLock) => {}
         }
+        refreshed.is_some()
+    });
+    if let Some(granted) = refreshed {
+        let Some(lock) = table.find(now, path, &granted.token) else {
+            return stage.refused(Refusal::NoLockToRefresh);
+        };
+        let lock = LockRequest {
+            path: lock.root,
+            scope: lock.scope,
+            depth: lock.depth,
+            owner: lock.owner,
+            principal: None,
+            timeout: None,
+        };
+        return held(&lock, granted, hz, None, stage.format);
     }
     stage.refused(Refusal::from(if forbidden {
         RefreshError::Forbidden

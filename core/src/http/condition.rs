@@ -24,7 +24,7 @@ use heapless::Vec;
 
 use super::headers::{is_absolute_uri, is_ows, uri_path_of};
 use crate::path::{Path, PathError};
-use crate::token::LockToken;
+use crate::token::{LockToken, Tokens};
 
 /// The most lists an `If` header may hold (tagged and untagged together).
 pub const MAX_LISTS: usize = 16;
@@ -644,6 +644,44 @@ fn list<'a>(
         *conditions += 1;
         empty = false;
         visit(Event::Condition(Condition { not, subject }));
+    }
+}
+
+/// The lock tokens an `If` header submits (RFC 4918 §10.4.1: naming a token, negated or
+/// not, submits it), read from the header each time they are asked for: a copy would
+/// take 16 bytes of a microcontroller's stack per token. Only for a header that
+/// [`scan`] accepted.
+#[derive(Clone, Copy)]
+pub(crate) struct NamedTokens<'a>(pub(crate) Option<&'a [u8]>);
+
+impl NamedTokens<'_> {
+    /// Calls `f` with each of this server's tokens the header names, in order, until `f`
+    /// returns true; whether it did.
+    pub(crate) fn any(&self, f: &mut dyn FnMut(&LockToken) -> bool) -> bool {
+        let Some(raw) = self.0 else {
+            return false;
+        };
+        let mut found = false;
+        // The header was scanned once already: an error here cannot happen, and would
+        // only end the tokens early.
+        let _ = scan(raw, &mut |event| {
+            if let Event::Condition(Condition {
+                subject: Subject::StateToken(uri),
+                ..
+            }) = event
+                && !found
+                && let Ok(token) = LockToken::parse(uri)
+            {
+                found = f(&token);
+            }
+        });
+        found
+    }
+}
+
+impl Tokens for NamedTokens<'_> {
+    fn contains(&self, token: &LockToken) -> bool {
+        self.any(&mut |named| named == token)
     }
 }
 
