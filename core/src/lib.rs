@@ -25,13 +25,13 @@
 //! # Examples
 //!
 //! ```
-//! use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Tick};
+//! use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Instant};
 //! let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
 //! table.seed_tokens([7; 16]);
 //! let net = Path::new("/config/network").unwrap();
-//! let g = table.lock(Tick(0), &LockRequest::exclusive(&net, "panel")).unwrap();
-//! assert!(table.authorize(Tick(1), &net, Access::Resource, &[], None).is_err());
-//! assert!(table.authorize(Tick(1), &net, Access::Resource, &[g.token], None).is_ok());
+//! let g = table.lock(Instant(0), &LockRequest::exclusive(&net, "panel")).unwrap();
+//! assert!(table.authorize(Instant(1), &net, Access::Resource, &[], None).is_err());
+//! assert!(table.authorize(Instant(1), &net, Access::Resource, &[g.token], None).is_ok());
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -61,7 +61,7 @@ pub use table::{
     Access, Granted, LockError, LockTable, MAX_PRINCIPAL_LEN, MAX_PRINCIPALS, RefreshError,
     UnlockError, WriteError,
 };
-pub use tick::{Tick, Ticks, Timeout};
+pub use tick::{Duration, Instant, Timeout};
 pub use token::{LockToken, TokenError};
 
 /// The README's example, compiled and run as a doc-test.

@@ -188,10 +188,10 @@ impl<'a, const P: usize> LockRequest<'a, P> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, Path, Ticks, Timeout};
+    /// use lockwarden::{LockRequest, Path, Duration, Timeout};
     /// let path: Path<16> = Path::new("/a").unwrap();
-    /// let req = LockRequest::exclusive(&path, "me").timeout(Timeout::Finite(Ticks(10)));
-    /// assert_eq!(req.timeout, Some(Timeout::Finite(Ticks(10))));
+    /// let req = LockRequest::exclusive(&path, "me").timeout(Timeout::Finite(Duration(10)));
+    /// assert_eq!(req.timeout, Some(Timeout::Finite(Duration(10))));
     /// ```
     pub const fn timeout(self, timeout: Timeout) -> Self {
         LockRequest {
@@ -234,8 +234,8 @@ impl<const P: usize> ActiveLock<'_, P> {
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([7; 16]);
     /// let root = Path::new("/config").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&root, "me").depth(Depth::Infinity)).unwrap();
-    /// let lock = table.locks(Tick(0)).next().unwrap();
+    /// table.lock(Instant(0), &LockRequest::exclusive(&root, "me").depth(Depth::Infinity)).unwrap();
+    /// let lock = table.locks(Instant(0)).next().unwrap();
     /// assert!(lock.covers(&Path::new("/config/wifi").unwrap()));
     /// ```
     pub fn covers(&self, path: &Path<P>) -> bool {

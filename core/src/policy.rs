@@ -1,6 +1,6 @@
 //! The rules a deployment chooses: timeouts, what `Infinite` means, quotas.
 
-use crate::tick::{Ticks, Timeout};
+use crate::tick::{Duration, Timeout};
 
 /// Timeouts and quotas of a lock table.
 ///
@@ -10,10 +10,10 @@ use crate::tick::{Ticks, Timeout};
 /// # Examples
 ///
 /// ```
-/// use lockwarden::{Policy, Ticks, Timeout};
+/// use lockwarden::{Policy, Duration, Timeout};
 /// let policy = Policy::new(1000).with_max_timeout_secs(600).with_max_locks_per_principal(4);
-/// assert_eq!(policy.grant(Some(Timeout::Finite(Ticks(10_000_000)))), Timeout::Finite(Ticks(600_000)));
-/// assert_eq!(policy.grant(Some(Timeout::Infinite)), Timeout::Finite(Ticks(600_000)));
+/// assert_eq!(policy.grant(Some(Timeout::Finite(Duration(10_000_000)))), Timeout::Finite(Duration(600_000)));
+/// assert_eq!(policy.grant(Some(Timeout::Infinite)), Timeout::Finite(Duration(600_000)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -21,10 +21,10 @@ pub struct Policy {
     /// Ticks per second.
     pub tick_hz: u32,
     /// Granted when a request names no timeout.
-    pub default_timeout: Ticks,
+    pub default_timeout: Duration,
     /// The longest finite timeout granted; longer requests are clamped to it. At most
-    /// [`Ticks::MAX_TIMEOUT`].
-    pub max_timeout: Ticks,
+    /// [`Duration::MAX_TIMEOUT`].
+    pub max_timeout: Duration,
     /// What a request for `Infinite` is granted: [`Timeout::Infinite`] to honour it, or a
     /// finite timeout (clamped to `max_timeout`). A device should not let a client that
     /// vanished hold a setting forever, so [`Policy::new`] grants `max_timeout`.
@@ -40,9 +40,9 @@ impl Policy {
     /// policy to lock under (a lock would last one tick, and principals may hold none).
     pub const ZERO: Policy = Policy {
         tick_hz: 0,
-        default_timeout: Ticks(0),
-        max_timeout: Ticks(0),
-        infinite: Timeout::Finite(Ticks(0)),
+        default_timeout: Duration(0),
+        max_timeout: Duration(0),
+        infinite: Timeout::Finite(Duration(0)),
         max_locks_per_principal: 0,
     };
 
@@ -52,16 +52,16 @@ impl Policy {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Policy, Ticks};
-    /// assert_eq!(Policy::new(1000).default_timeout, Ticks(180_000));
+    /// use lockwarden::{Policy, Duration};
+    /// assert_eq!(Policy::new(1000).default_timeout, Duration(180_000));
     /// // At 1 MHz, an hour does not fit in 31 bits: the maximum is clamped.
-    /// assert_eq!(Policy::new(1_000_000).max_timeout, Ticks::MAX_TIMEOUT);
+    /// assert_eq!(Policy::new(1_000_000).max_timeout, Duration::MAX_TIMEOUT);
     /// ```
     pub const fn new(tick_hz: u32) -> Self {
-        let max = clamp_timeout(Ticks::from_secs(3600, tick_hz));
+        let max = clamp_timeout(Duration::from_secs(3600, tick_hz));
         Policy {
             tick_hz,
-            default_timeout: clamp_timeout(Ticks::from_secs(180, tick_hz)),
+            default_timeout: clamp_timeout(Duration::from_secs(180, tick_hz)),
             max_timeout: max,
             infinite: Timeout::Finite(max),
             max_locks_per_principal: 16,
@@ -73,11 +73,11 @@ impl Policy {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Policy, Ticks};
-    /// assert_eq!(Policy::new(10).with_default_timeout_secs(6).default_timeout, Ticks(60));
+    /// use lockwarden::{Policy, Duration};
+    /// assert_eq!(Policy::new(10).with_default_timeout_secs(6).default_timeout, Duration(60));
     /// ```
     pub const fn with_default_timeout_secs(mut self, secs: u64) -> Self {
-        self.default_timeout = clamp_timeout(Ticks::from_secs(secs, self.tick_hz));
+        self.default_timeout = clamp_timeout(Duration::from_secs(secs, self.tick_hz));
         self
     }
 
@@ -87,11 +87,11 @@ impl Policy {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Policy, Ticks};
-    /// assert_eq!(Policy::new(10).with_max_timeout_secs(6).max_timeout, Ticks(60));
+    /// use lockwarden::{Policy, Duration};
+    /// assert_eq!(Policy::new(10).with_max_timeout_secs(6).max_timeout, Duration(60));
     /// ```
     pub const fn with_max_timeout_secs(mut self, secs: u64) -> Self {
-        self.max_timeout = clamp_timeout(Ticks::from_secs(secs, self.tick_hz));
+        self.max_timeout = clamp_timeout(Duration::from_secs(secs, self.tick_hz));
         if let Timeout::Finite(_) = self.infinite {
             self.infinite = Timeout::Finite(self.max_timeout);
         }
@@ -132,11 +132,11 @@ impl Policy {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Policy, Ticks, Timeout};
+    /// use lockwarden::{Policy, Duration, Timeout};
     /// let p = Policy::new(1000);
     /// assert_eq!(p.grant(None), Timeout::Finite(p.default_timeout));
-    /// assert_eq!(p.grant(Some(Timeout::Finite(Ticks(0)))), Timeout::Finite(Ticks(1000)));
-    /// assert_eq!(p.grant(Some(Timeout::Finite(Ticks(400)))), Timeout::Finite(Ticks(1000)));
+    /// assert_eq!(p.grant(Some(Timeout::Finite(Duration(0)))), Timeout::Finite(Duration(1000)));
+    /// assert_eq!(p.grant(Some(Timeout::Finite(Duration(400)))), Timeout::Finite(Duration(1000)));
     /// ```
     pub const fn grant(&self, requested: Option<Timeout>) -> Timeout {
         let max = clamp_timeout(self.max_timeout);
@@ -160,18 +160,18 @@ impl Policy {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Policy, Ticks};
-    /// assert_eq!(Policy::new(32_768).min_timeout(), Ticks(32_768));
-    /// assert_eq!(Policy::new(0).min_timeout(), Ticks(1));
+    /// use lockwarden::{Policy, Duration};
+    /// assert_eq!(Policy::new(32_768).min_timeout(), Duration(32_768));
+    /// assert_eq!(Policy::new(0).min_timeout(), Duration(1));
     /// ```
-    pub const fn min_timeout(&self) -> Ticks {
-        clamp_timeout(Ticks(if self.tick_hz == 0 { 1 } else { self.tick_hz }))
+    pub const fn min_timeout(&self) -> Duration {
+        clamp_timeout(Duration(if self.tick_hz == 0 { 1 } else { self.tick_hz }))
     }
 }
 
-const fn clamp_timeout(t: Ticks) -> Ticks {
-    if t.0 > Ticks::MAX_TIMEOUT.0 {
-        Ticks::MAX_TIMEOUT
+const fn clamp_timeout(t: Duration) -> Duration {
+    if t.0 > Duration::MAX_TIMEOUT.0 {
+        Duration::MAX_TIMEOUT
     } else {
         t
     }

@@ -15,17 +15,17 @@ use crate::{LockTable, Policy};
 ///
 /// ```
 /// use lockwarden::sync::SharedLockTable;
-/// use lockwarden::{Path, Tick};
+/// use lockwarden::{Path, Instant};
 ///
 /// fn locked_count<const N: usize, const P: usize, const O: usize>(
 ///     table: &impl SharedLockTable<N, P, O>,
-///     now: Tick,
+///     now: Instant,
 /// ) -> usize {
 ///     table.with(|t| t.len(now))
 /// }
 /// # #[cfg(feature = "spin")] {
 /// let table: lockwarden::sync::SpinLockTable<4> = lockwarden::sync::SpinLockTable::new(lockwarden::Policy::new(1000));
-/// assert_eq!(locked_count(&table, Tick(0)), 0);
+/// assert_eq!(locked_count(&table, Instant(0)), 0);
 /// # }
 /// ```
 pub trait SharedLockTable<const N: usize, const P: usize, const O: usize> {
@@ -40,13 +40,13 @@ pub trait SharedLockTable<const N: usize, const P: usize, const O: usize> {
 ///
 /// ```
 /// use lockwarden::sync::{CsLockTable, SharedLockTable};
-/// use lockwarden::{LockRequest, Path, Policy, Tick};
+/// use lockwarden::{LockRequest, Path, Policy, Instant};
 ///
 /// static LOCKS: CsLockTable<8> = CsLockTable::new(Policy::new(1000));
 ///
 /// LOCKS.with(|t| t.seed_tokens([9; 16]));
 /// let net = Path::new("/config/network").unwrap();
-/// let granted = LOCKS.with(|t| t.lock(Tick(0), &LockRequest::exclusive(&net, "panel")));
+/// let granted = LOCKS.with(|t| t.lock(Instant(0), &LockRequest::exclusive(&net, "panel")));
 /// assert!(granted.is_ok());
 /// ```
 #[cfg(feature = "critical-section")]
@@ -104,10 +104,10 @@ impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
 ///
 /// ```
 /// use lockwarden::sync::{SharedLockTable, SpinLockTable};
-/// use lockwarden::{Policy, Tick};
+/// use lockwarden::{Policy, Instant};
 ///
 /// static LOCKS: SpinLockTable<8> = SpinLockTable::new(Policy::new(1000));
-/// assert!(LOCKS.with(|t| t.is_empty(Tick(0))));
+/// assert!(LOCKS.with(|t| t.is_empty(Instant(0))));
 /// ```
 #[cfg(feature = "spin")]
 pub struct SpinLockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
@@ -145,9 +145,9 @@ impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
     ///
     /// ```
     /// use lockwarden::sync::SpinLockTable;
-    /// use lockwarden::{Policy, Tick};
+    /// use lockwarden::{Policy, Instant};
     /// let table: SpinLockTable<4> = SpinLockTable::new(Policy::new(100));
-    /// assert_eq!(table.try_with(|t| t.len(Tick(0))), Some(0));
+    /// assert_eq!(table.try_with(|t| t.len(Instant(0))), Some(0));
     /// ```
     pub fn try_with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>) -> R) -> Option<R> {
         self.table.try_lock().map(|mut t| f(&mut t))

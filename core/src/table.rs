@@ -13,7 +13,7 @@ use core::fmt;
 use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
 use crate::path::{FNV_OFFSET, Path, contains, fnv1a, fold};
 use crate::policy::Policy;
-use crate::tick::{Tick, Ticks, Timeout};
+use crate::tick::{Duration, Instant, Timeout};
 use crate::token::{LockToken, TokenMint, Tokens};
 
 /// The longest principal name a table stores, in bytes.
@@ -56,7 +56,7 @@ fn at_mut<T>(slots: &mut [T], handle: u16) -> Option<&mut T> {
 }
 
 /// What `latest` holds when no slot is occupied: a deadline that has always passed.
-const NOTHING_LIVE: (Tick, Timeout) = (Tick(0), Timeout::Finite(Ticks(0)));
+const NOTHING_LIVE: (Instant, Timeout) = (Instant(0), Timeout::Finite(Duration(0)));
 
 /// Counters of depth-infinity roots, by hash (see `LockTable::infinity_roots`).
 const INFINITY_FILTER: usize = 16;
@@ -106,14 +106,14 @@ pub enum LockError<const P: usize, const O: usize> {
     /// expires, or `None` when all of them are infinite.
     TableFull {
         /// Ticks until a slot frees.
-        retry_after: Option<Ticks>,
+        retry_after: Option<Duration>,
     },
     /// The table holds live locks of [`MAX_PRINCIPALS`] other principals already. As
     /// for [`LockError::TableFull`], `retry_after` is the time until the first lock
     /// expires, or `None` when all of them are infinite.
     TooManyPrincipals {
         /// Ticks until the first lock expires.
-        retry_after: Option<Ticks>,
+        retry_after: Option<Duration>,
     },
     /// The owner text is longer than the table's owner capacity `O`.
     OwnerTooLong,
@@ -246,12 +246,12 @@ impl U32Halves {
 }
 
 /// What a slot's timeout holds for [`Timeout::Infinite`]. No finite timeout equals it:
-/// [`Policy::grant`] grants at most [`Ticks::MAX_TIMEOUT`] (2³¹ − 1), and a slot's
+/// [`Policy::grant`] grants at most [`Duration::MAX_TIMEOUT`] (2³¹ − 1), and a slot's
 /// timeout is set through [`Slot::set_times`] only, which clamps a finite one to it (a
 /// restored lock's timeout comes from outside the table).
 const INFINITE: u32 = u32::MAX;
 
-const _: () = assert!(Ticks::MAX_TIMEOUT.0 < INFINITE);
+const _: () = assert!(Duration::MAX_TIMEOUT.0 < INFINITE);
 
 /// [`Slot::flags`]: the lock is shared (else exclusive).
 const SHARED: u8 = 1;
@@ -305,7 +305,7 @@ impl<const P: usize, const O: usize> Slot<P, O> {
         scope: Scope,
         depth: Depth,
         principal: u8,
-        granted: Tick,
+        granted: Instant,
         timeout: Timeout,
     ) -> Self {
         let mut slot = Slot {
@@ -345,42 +345,42 @@ impl<const P: usize, const O: usize> Slot<P, O> {
     }
 
     #[inline]
-    fn granted(&self) -> Tick {
-        Tick(self.granted.get())
+    fn granted(&self) -> Instant {
+        Instant(self.granted.get())
     }
 
     #[inline]
     fn timeout(&self) -> Timeout {
         match self.timeout.get() {
             INFINITE => Timeout::Infinite,
-            t => Timeout::Finite(Ticks(t)),
+            t => Timeout::Finite(Duration(t)),
         }
     }
 
     /// Sets the grant tick and the timeout; a finite timeout is clamped to
-    /// [`Ticks::MAX_TIMEOUT`], so that it never reads as [`INFINITE`].
+    /// [`Duration::MAX_TIMEOUT`], so that it never reads as [`INFINITE`].
     #[inline]
-    fn set_times(&mut self, granted: Tick, timeout: Timeout) {
+    fn set_times(&mut self, granted: Instant, timeout: Timeout) {
         self.granted = U32Halves::new(granted.0);
         self.timeout = U32Halves::new(match timeout {
             Timeout::Infinite => INFINITE,
-            Timeout::Finite(t) => t.0.min(Ticks::MAX_TIMEOUT.0),
+            Timeout::Finite(t) => t.0.min(Duration::MAX_TIMEOUT.0),
         });
     }
 
     #[inline]
-    fn remaining(&self, now: Tick) -> Option<Timeout> {
+    fn remaining(&self, now: Instant) -> Option<Timeout> {
         match self.timeout() {
             Timeout::Infinite => Some(Timeout::Infinite),
             Timeout::Finite(t) => {
                 let elapsed = now.since(self.granted());
-                (elapsed.0 < t.0).then(|| Timeout::Finite(Ticks(t.0 - elapsed.0)))
+                (elapsed.0 < t.0).then(|| Timeout::Finite(Duration(t.0 - elapsed.0)))
             }
         }
     }
 
     #[inline]
-    fn is_live(&self, now: Tick) -> bool {
+    fn is_live(&self, now: Instant) -> bool {
         is_live(self.granted(), self.timeout(), now)
     }
 
@@ -392,7 +392,7 @@ impl<const P: usize, const O: usize> Slot<P, O> {
         self.principal == ANONYMOUS || self.principal == principal
     }
 
-    fn conflict(&self, now: Tick) -> Conflict<P, O> {
+    fn conflict(&self, now: Instant) -> Conflict<P, O> {
         let mut owner = heapless::String::new();
         // The owner fits: both strings have capacity `O`.
         let _ = owner.push_str(self.owner.as_str());
@@ -401,7 +401,7 @@ impl<const P: usize, const O: usize> Slot<P, O> {
             scope: self.scope(),
             depth: self.depth(),
             owner,
-            remaining: self.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
+            remaining: self.remaining(now).unwrap_or(Timeout::Finite(Duration(0))),
         }
     }
 }
@@ -428,22 +428,22 @@ impl PrincipalEntry {
 /// # Examples
 ///
 /// ```
-/// use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout, WriteError};
+/// use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout, WriteError};
 ///
 /// static POLICY: Policy = Policy::new(1000);
 /// let mut table: LockTable<16> = LockTable::new(POLICY);
 /// table.seed_tokens([0x5a; 16]); // from the device's entropy source
 ///
 /// let net: Path<64> = Path::new("/config/network").unwrap();
-/// let lock = LockRequest::exclusive(&net, "alice's laptop").timeout(Timeout::Finite(Ticks(60_000)));
-/// let granted = table.lock(Tick(0), &lock).unwrap();
+/// let lock = LockRequest::exclusive(&net, "alice's laptop").timeout(Timeout::Finite(Duration(60_000)));
+/// let granted = table.lock(Instant(0), &lock).unwrap();
 ///
 /// // Another client's write is refused; the holder's passes.
-/// assert!(matches!(table.authorize(Tick(10), &net, Access::Resource, &[], None), Err(WriteError::Locked(_))));
-/// assert!(table.authorize(Tick(10), &net, Access::Resource, &[granted.token], None).is_ok());
+/// assert!(matches!(table.authorize(Instant(10), &net, Access::Resource, &[], None), Err(WriteError::Locked(_))));
+/// assert!(table.authorize(Instant(10), &net, Access::Resource, &[granted.token], None).is_ok());
 ///
 /// // After the timeout the lock blocks nothing.
-/// assert!(table.authorize(Tick(60_000), &net, Access::Resource, &[], None).is_ok());
+/// assert!(table.authorize(Instant(60_000), &net, Access::Resource, &[], None).is_ok());
 /// ```
 pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     policy: Policy,
@@ -467,7 +467,7 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     /// The grant time and timeout of the tail (the latest deadline): while it has
     /// passed, no lock is live and a check touches no slot, however many expired locks
     /// wait to be purged.
-    latest: (Tick, Timeout),
+    latest: (Instant, Timeout),
 }
 
 impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
@@ -515,12 +515,12 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<8> = LockTable::unconfigured();
     /// table.set_policy(Policy::new(1000));
     /// table.seed_tokens([7; 16]);
     /// let p = Path::new("/config").unwrap();
-    /// assert!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).is_ok());
+    /// assert!(table.lock(Instant(0), &LockRequest::exclusive(&p, "me")).is_ok());
     /// ```
     pub const fn unconfigured() -> Self {
         Self::new(Policy::ZERO)
@@ -547,12 +547,12 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// let p = Path::new("/a").unwrap();
-    /// assert_eq!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")), Err(LockError::Unseeded));
+    /// assert_eq!(table.lock(Instant(0), &LockRequest::exclusive(&p, "me")), Err(LockError::Unseeded));
     /// table.seed_tokens([1; 16]);
-    /// assert!(table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).is_ok());
+    /// assert!(table.lock(Instant(0), &LockRequest::exclusive(&p, "me")).is_ok());
     /// ```
     pub fn seed_tokens(&mut self, seed: [u8; 16]) {
         self.mint.seed(seed);
@@ -595,18 +595,18 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockError, LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/config").unwrap();
-    /// table.lock(Tick(0), &LockRequest::shared(&p, "a")).unwrap();
-    /// table.lock(Tick(0), &LockRequest::shared(&p, "b")).unwrap();
-    /// let refused = table.lock(Tick(0), &LockRequest::exclusive(&p, "c"));
+    /// table.lock(Instant(0), &LockRequest::shared(&p, "a")).unwrap();
+    /// table.lock(Instant(0), &LockRequest::shared(&p, "b")).unwrap();
+    /// let refused = table.lock(Instant(0), &LockRequest::exclusive(&p, "c"));
     /// assert!(matches!(refused, Err(LockError::Conflict(c)) if c.owner == "a" || c.owner == "b"));
     /// ```
     pub fn lock(
         &mut self,
-        now: Tick,
+        now: Instant,
         req: &LockRequest<'_, P>,
     ) -> Result<Granted, LockError<P, O>> {
         let mut owner = heapless::String::new();
@@ -680,21 +680,21 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/config").unwrap();
-    /// let lock = LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(100)));
-    /// let g = table.lock(Tick(0), &lock).unwrap();
-    /// table.refresh(Tick(90), &p, &g.token, None, Some(Timeout::Finite(Ticks(1000)))).unwrap();
-    /// assert_eq!(table.find(Tick(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Ticks(940)));
+    /// let lock = LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Duration(100)));
+    /// let g = table.lock(Instant(0), &lock).unwrap();
+    /// table.refresh(Instant(90), &p, &g.token, None, Some(Timeout::Finite(Duration(1000)))).unwrap();
+    /// assert_eq!(table.find(Instant(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Duration(940)));
     /// // Without a timeout, the lock keeps the one it was granted.
-    /// let again = table.refresh(Tick(500), &p, &g.token, None, None).unwrap();
-    /// assert_eq!(again.timeout, Timeout::Finite(Ticks(1000)));
+    /// let again = table.refresh(Instant(500), &p, &g.token, None, None).unwrap();
+    /// assert_eq!(again.timeout, Timeout::Finite(Duration(1000)));
     /// ```
     pub fn refresh(
         &mut self,
-        now: Tick,
+        now: Instant,
         path: &Path<P>,
         token: &LockToken,
         principal: Option<&str>,
@@ -730,18 +730,18 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, UnlockError};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, UnlockError};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/config").unwrap();
-    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
-    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("bob")), Err(UnlockError::Forbidden));
-    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("alice")), Ok(()));
-    /// assert_eq!(table.unlock(Tick(1), &p, &g.token, Some("alice")), Err(UnlockError::NoSuchLock));
+    /// let g = table.lock(Instant(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+    /// assert_eq!(table.unlock(Instant(1), &p, &g.token, Some("bob")), Err(UnlockError::Forbidden));
+    /// assert_eq!(table.unlock(Instant(1), &p, &g.token, Some("alice")), Ok(()));
+    /// assert_eq!(table.unlock(Instant(1), &p, &g.token, Some("alice")), Err(UnlockError::NoSuchLock));
     /// ```
     pub fn unlock(
         &mut self,
-        now: Tick,
+        now: Instant,
         path: &Path<P>,
         token: &LockToken,
         principal: Option<&str>,
@@ -773,22 +773,22 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Tick, WriteError};
+    /// use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Instant, WriteError};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let config = Path::new("/config").unwrap();
     /// let wifi = Path::new("/config/wifi").unwrap();
-    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&wifi, "me").principal("alice")).unwrap();
+    /// let g = table.lock(Instant(0), &LockRequest::exclusive(&wifi, "me").principal("alice")).unwrap();
     /// // Deleting the collection needs the token of the lock inside it.
-    /// assert!(matches!(table.authorize(Tick(0), &config, Access::Subtree, &[], None), Err(WriteError::Locked(_))));
-    /// assert_eq!(table.authorize(Tick(0), &config, Access::Subtree, &[g.token], Some("alice")), Ok(()));
-    /// assert_eq!(table.authorize(Tick(0), &wifi, Access::Resource, &[g.token], Some("bob")), Err(WriteError::Forbidden));
+    /// assert!(matches!(table.authorize(Instant(0), &config, Access::Subtree, &[], None), Err(WriteError::Locked(_))));
+    /// assert_eq!(table.authorize(Instant(0), &config, Access::Subtree, &[g.token], Some("alice")), Ok(()));
+    /// assert_eq!(table.authorize(Instant(0), &wifi, Access::Resource, &[g.token], Some("bob")), Err(WriteError::Forbidden));
     /// // A sibling is not covered.
-    /// assert_eq!(table.authorize(Tick(0), &Path::new("/config/time").unwrap(), Access::Resource, &[], None), Ok(()));
+    /// assert_eq!(table.authorize(Instant(0), &Path::new("/config/time").unwrap(), Access::Resource, &[], None), Ok(()));
     /// ```
     pub fn authorize(
         &self,
-        now: Tick,
+        now: Instant,
         path: &Path<P>,
         access: Access,
         submitted: &[LockToken],
@@ -801,7 +801,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// layer reads them from the `If` header as they are asked for.
     pub(crate) fn authorize_submitted(
         &self,
-        now: Tick,
+        now: Instant,
         path: &Path<P>,
         access: Access,
         submitted: &dyn Tokens,
@@ -866,15 +866,20 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let config = Path::new("/config").unwrap();
-    /// let g = table.lock(Tick(0), &LockRequest::exclusive(&config, "me").depth(Depth::Infinity)).unwrap();
-    /// assert!(table.find(Tick(0), &Path::new("/config/wifi").unwrap(), &g.token).is_some());
-    /// assert!(table.find(Tick(0), &Path::new("/other").unwrap(), &g.token).is_none());
+    /// let g = table.lock(Instant(0), &LockRequest::exclusive(&config, "me").depth(Depth::Infinity)).unwrap();
+    /// assert!(table.find(Instant(0), &Path::new("/config/wifi").unwrap(), &g.token).is_some());
+    /// assert!(table.find(Instant(0), &Path::new("/other").unwrap(), &g.token).is_none());
     /// ```
-    pub fn find(&self, now: Tick, path: &Path<P>, token: &LockToken) -> Option<ActiveLock<'_, P>> {
+    pub fn find(
+        &self,
+        now: Instant,
+        path: &Path<P>,
+        token: &LockToken,
+    ) -> Option<ActiveLock<'_, P>> {
         self.slot(self.find_index(now, path, token))
             .map(|s| self.view(s, now))
     }
@@ -884,14 +889,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me")).unwrap();
-    /// assert_eq!(table.locks(Tick(0)).map(|l| l.owner).next(), Some("me"));
+    /// table.lock(Instant(0), &LockRequest::exclusive(&p, "me")).unwrap();
+    /// assert_eq!(table.locks(Instant(0)).map(|l| l.owner).next(), Some("me"));
     /// ```
-    pub fn locks(&self, now: Tick) -> impl Iterator<Item = ActiveLock<'_, P>> + '_ {
+    pub fn locks(&self, now: Instant) -> impl Iterator<Item = ActiveLock<'_, P>> + '_ {
         self.live(now).map(move |(_, slot)| self.view(slot, now))
     }
 
@@ -900,16 +905,16 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let config = Path::new("/config").unwrap();
-    /// table.lock(Tick(0), &LockRequest::shared(&config, "me").depth(Depth::Infinity)).unwrap();
-    /// assert_eq!(table.locks_covering(Tick(0), &Path::new("/config/x").unwrap()).count(), 1);
+    /// table.lock(Instant(0), &LockRequest::shared(&config, "me").depth(Depth::Infinity)).unwrap();
+    /// assert_eq!(table.locks_covering(Instant(0), &Path::new("/config/x").unwrap()).count(), 1);
     /// ```
     pub fn locks_covering<'a>(
         &'a self,
-        now: Tick,
+        now: Instant,
         path: &'a Path<P>,
     ) -> impl Iterator<Item = ActiveLock<'a, P>> + 'a {
         self.locks(now).filter(move |l| l.covers(path))
@@ -920,17 +925,17 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
-    /// assert_eq!(table.locks_held_by(Tick(0), "alice").count(), 1);
-    /// assert_eq!(table.locks_held_by(Tick(0), "bob").count(), 0);
+    /// table.lock(Instant(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+    /// assert_eq!(table.locks_held_by(Instant(0), "alice").count(), 1);
+    /// assert_eq!(table.locks_held_by(Instant(0), "bob").count(), 0);
     /// ```
     pub fn locks_held_by<'a>(
         &'a self,
-        now: Tick,
+        now: Instant,
         principal: &'a str,
     ) -> impl Iterator<Item = ActiveLock<'a, P>> + 'a {
         // Not listed: `NOT_LISTED`, which no slot has.
@@ -945,15 +950,15 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
-    /// assert_eq!(table.len(Tick(4_999)), 1);
-    /// assert_eq!(table.len(Tick(5_000)), 0);
+    /// table.lock(Instant(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Duration(5_000)))).unwrap();
+    /// assert_eq!(table.len(Instant(4_999)), 1);
+    /// assert_eq!(table.len(Instant(5_000)), 0);
     /// ```
-    pub fn len(&self, now: Tick) -> usize {
+    pub fn len(&self, now: Instant) -> usize {
         self.live(now).count()
     }
 
@@ -962,10 +967,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockTable, Policy, Tick};
-    /// assert!(LockTable::<4>::new(Policy::new(1)).is_empty(Tick(0)));
+    /// use lockwarden::{LockTable, Policy, Instant};
+    /// assert!(LockTable::<4>::new(Policy::new(1)).is_empty(Instant(0)));
     /// ```
-    pub fn is_empty(&self, now: Tick) -> bool {
+    pub fn is_empty(&self, now: Instant) -> bool {
         self.live(now).next().is_none()
     }
 
@@ -975,16 +980,16 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::shared(&p, "x").principal("alice")).unwrap();
-    /// table.lock(Tick(0), &LockRequest::shared(&p, "y")).unwrap();
-    /// assert_eq!(table.force_unlock(Tick(1), &p), 2);
-    /// assert!(table.is_empty(Tick(1)));
+    /// table.lock(Instant(0), &LockRequest::shared(&p, "x").principal("alice")).unwrap();
+    /// table.lock(Instant(0), &LockRequest::shared(&p, "y")).unwrap();
+    /// assert_eq!(table.force_unlock(Instant(1), &p), 2);
+    /// assert!(table.is_empty(Instant(1)));
     /// ```
-    pub fn force_unlock(&mut self, now: Tick, path: &Path<P>) -> usize {
+    pub fn force_unlock(&mut self, now: Instant, path: &Path<P>) -> usize {
         let mut removed = 0;
         loop {
             let h = path.hash();
@@ -1012,14 +1017,14 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
-    /// assert_eq!(table.purge(Tick(5_000)), 1);
+    /// table.lock(Instant(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Duration(5_000)))).unwrap();
+    /// assert_eq!(table.purge(Instant(5_000)), 1);
     /// ```
-    pub fn purge(&mut self, now: Tick) -> usize {
+    pub fn purge(&mut self, now: Instant) -> usize {
         self.purge_up_to(now, usize::MAX)
     }
 
@@ -1029,15 +1034,15 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
-    /// assert_eq!(table.next_expiry(Tick(0)), None);
+    /// assert_eq!(table.next_expiry(Instant(0)), None);
     /// let p = Path::new("/a").unwrap();
-    /// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Ticks(5_000)))).unwrap();
-    /// assert_eq!(table.next_expiry(Tick(2_000)), Some(Ticks(3_000)));
+    /// table.lock(Instant(0), &LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Duration(5_000)))).unwrap();
+    /// assert_eq!(table.next_expiry(Instant(2_000)), Some(Duration(3_000)));
     /// ```
-    pub fn next_expiry(&mut self, now: Tick) -> Option<Ticks> {
+    pub fn next_expiry(&mut self, now: Instant) -> Option<Duration> {
         self.purge(now);
         self.slot(self.head)
             .and_then(|s| s.remaining(now))
@@ -1058,7 +1063,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     /// The view of an occupied slot that the table hands out.
-    fn view<'a>(&'a self, slot: &'a Slot<P, O>, now: Tick) -> ActiveLock<'a, P> {
+    fn view<'a>(&'a self, slot: &'a Slot<P, O>, now: Instant) -> ActiveLock<'a, P> {
         ActiveLock {
             root: &slot.path,
             scope: slot.scope(),
@@ -1067,7 +1072,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             principal: self.principal_name(slot.principal),
             token: slot.token,
             timeout: slot.timeout(),
-            remaining: slot.remaining(now).unwrap_or(Timeout::Finite(Ticks(0))),
+            remaining: slot.remaining(now).unwrap_or(Timeout::Finite(Duration(0))),
         }
     }
 
@@ -1099,7 +1104,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// every entry is in use, expired locks are purged, earliest first, until one frees
     /// (an expired lock blocks nothing, its principal included); only live locks then
     /// refuse the request.
-    fn free_principal(&mut self, now: Tick) -> Result<u8, LockError<P, O>> {
+    fn free_principal(&mut self, now: Instant) -> Result<u8, LockError<P, O>> {
         loop {
             if let Some(k) = self.principals.iter().position(|e| e.slots == 0) {
                 // `k < MAX_PRINCIPALS < u8::MAX`.
@@ -1119,7 +1124,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     /// Puts the lock `slot` by `name` (the principal of `slot.principal`) into the
     /// allocated slot `index` and links it everywhere.
-    fn occupy(&mut self, now: Tick, index: u16, slot: Slot<P, O>, name: Option<&str>) {
+    fn occupy(&mut self, now: Instant, index: u16, slot: Slot<P, O>, name: Option<&str>) {
         let (hash, depth, principal) = (slot.path.hash(), slot.depth(), slot.principal);
         if let Some(at) = at_mut(&mut self.slots, index) {
             *at = slot;
@@ -1163,7 +1168,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// table's largest loop, and each generic copy cost about 300 bytes of flash.
     fn for_each_covering(
         &self,
-        now: Tick,
+        now: Instant,
         path: &Path<P>,
         f: &mut dyn FnMut(u16, &Slot<P, O>) -> bool,
     ) {
@@ -1206,7 +1211,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     /// The index of the live lock with `token` covering `target`, or `NONE`.
-    fn find_index(&self, now: Tick, target: &Path<P>, token: &LockToken) -> u16 {
+    fn find_index(&self, now: Instant, target: &Path<P>, token: &LockToken) -> u16 {
         let mut found = NONE;
         self.for_each_covering(now, target, &mut |i, slot| {
             if slot.token == *token {
@@ -1221,7 +1226,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// Whether a shared lock covering `resource` was satisfied by its own token.
     fn shared_satisfied(
         &self,
-        now: Tick,
+        now: Instant,
         resource: &Path<P>,
         submitted: &dyn Tokens,
         principal: u8,
@@ -1236,7 +1241,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     /// The live slots, latest deadline first.
-    fn live(&self, now: Tick) -> Live<'_, N, P, O> {
+    fn live(&self, now: Instant) -> Live<'_, N, P, O> {
         Live {
             table: self,
             at: if self.any_live(now) { self.tail } else { NONE },
@@ -1246,7 +1251,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     /// Whether any lock is live: whether the latest deadline is still ahead.
     #[inline]
-    fn any_live(&self, now: Tick) -> bool {
+    fn any_live(&self, now: Instant) -> bool {
         is_live(self.latest.0, self.latest.1, now)
     }
 
@@ -1257,7 +1262,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
             .map_or(NOTHING_LIVE, |s| (s.granted(), s.timeout()));
     }
 
-    fn allocate(&mut self, now: Tick) -> Result<u16, LockError<P, O>> {
+    fn allocate(&mut self, now: Instant) -> Result<u16, LockError<P, O>> {
         if let Some(slot) = self.slot(self.free) {
             let index = self.free;
             self.free = slot.next;
@@ -1281,7 +1286,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         }
     }
 
-    fn purge_up_to(&mut self, now: Tick, max: usize) -> usize {
+    fn purge_up_to(&mut self, now: Instant, max: usize) -> usize {
         let mut purged = 0;
         while purged < max {
             match self.slot(self.head) {
@@ -1334,7 +1339,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     /// Links `index` into the deadline list. New deadlines are nearly always the
     /// latest, so the walk back from the tail is short.
-    fn insert_by_deadline(&mut self, now: Tick, index: u16) {
+    fn insert_by_deadline(&mut self, now: Instant, index: u16) {
         let Some(new) = self.slot(index).and_then(|s| s.remaining(now)) else {
             return;
         };
@@ -1494,7 +1499,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     /// Checks that deadlines are ordered at `now`; for tests.
     #[cfg(test)]
-    pub(crate) fn check_order(&self, now: Tick) {
+    pub(crate) fn check_order(&self, now: Instant) {
         let mut i = self.head;
         let mut last: Option<Option<Timeout>> = None;
         while let Some(slot) = self.slot(i) {
@@ -1525,7 +1530,7 @@ impl<const N: usize, const P: usize, const O: usize> fmt::Debug for LockTable<N,
 /// Whether a lock granted at `granted` for `timeout` is live at `now`: elapsed ticks
 /// are counted with wrapping arithmetic, so this holds across the counter's wrap.
 #[inline]
-fn is_live(granted: Tick, timeout: Timeout, now: Tick) -> bool {
+fn is_live(granted: Instant, timeout: Timeout, now: Instant) -> bool {
     match timeout {
         Timeout::Infinite => true,
         Timeout::Finite(t) => now.since(granted).0 < t.0,
@@ -1537,7 +1542,7 @@ fn is_live(granted: Tick, timeout: Timeout, now: Tick) -> bool {
 struct Live<'t, const N: usize, const P: usize, const O: usize> {
     table: &'t LockTable<N, P, O>,
     at: u16,
-    now: Tick,
+    now: Instant,
 }
 
 impl<'t, const N: usize, const P: usize, const O: usize> Iterator for Live<'t, N, P, O> {

@@ -7,7 +7,7 @@ use lockwarden::http::{
     Method, Outcome, PathSource, Refusal, TimeoutError, write_lockdiscovery,
 };
 use lockwarden::{
-    Depth, LockRequest, LockTable, Path, PathError, Policy, Scope, Tick, Ticks, Timeout,
+    Depth, Duration, Instant, LockRequest, LockTable, Path, PathError, Policy, Scope, Timeout,
 };
 
 fn details(root: &str, owner: &str, expires: Expiry) -> LockDetails<64, 64> {
@@ -222,15 +222,21 @@ fn lockdiscovery_lists_each_lock_with_its_remaining_time_and_shows_tokens_to_the
         .depth(Depth::Infinity)
         .principal("alice");
     let a = table
-        .lock(Tick(0), &shared.timeout(Timeout::Finite(Ticks(10_000))))
+        .lock(
+            Instant(0),
+            &shared.timeout(Timeout::Finite(Duration(10_000))),
+        )
         .unwrap();
     let b = table
-        .lock(Tick(0), &LockRequest::shared(&wifi, "anonymous &lt;x&gt;"))
+        .lock(
+            Instant(0),
+            &LockRequest::shared(&wifi, "anonymous &lt;x&gt;"),
+        )
         .unwrap();
     let mut xml = String::new();
     write_lockdiscovery(
         &mut xml,
-        table.locks_covering(Tick(2_500), &wifi),
+        table.locks_covering(Instant(2_500), &wifi),
         1000,
         Some("bob"),
         Disclosure::default(),
@@ -275,7 +281,7 @@ fn lockdiscovery_lists_each_lock_with_its_remaining_time_and_shows_tokens_to_the
     let mut own = String::new();
     write_lockdiscovery(
         &mut own,
-        table.locks_covering(Tick(0), &wifi),
+        table.locks_covering(Instant(0), &wifi),
         1000,
         Some("alice"),
         Disclosure::default(),

@@ -2,7 +2,7 @@
 #![cfg(feature = "http-full")]
 
 use lockwarden::http::{Method, Outcome, Refusal, Request, check};
-use lockwarden::{Depth, LockRequest, LockTable, LockToken, Path, Policy, Tick};
+use lockwarden::{Depth, Instant, LockRequest, LockTable, LockToken, Path, Policy};
 
 type Table = LockTable<8, 64, 64>;
 
@@ -13,7 +13,7 @@ fn table_with(locks: &[(&str, Depth)]) -> (Table, Vec<LockToken>) {
         .iter()
         .map(|&(path, depth)| {
             let p = Path::new(path).unwrap();
-            t.lock(Tick(0), &LockRequest::exclusive(&p, "o").depth(depth))
+            t.lock(Instant(0), &LockRequest::exclusive(&p, "o").depth(depth))
                 .unwrap()
                 .token
         })
@@ -31,7 +31,7 @@ fn if_for(tokens: &[LockToken]) -> String {
 
 /// The root of the lock that refuses the request, or `None` when it is allowed.
 fn blocker(t: &mut Table, req: &Request<'_>) -> Option<String> {
-    match check(t, Tick(1), req) {
+    match check(t, Instant(1), req) {
         Outcome::Allowed => None,
         Outcome::Refused {
             refusal: Refusal::Locked { lock, .. },
@@ -72,9 +72,13 @@ fn put_creating_a_member_of_a_locked_collection_needs_the_collections_token() {
     );
     let untagged = if_for(&tokens);
     assert_eq!(
-        check(&mut t, Tick(1), &create.header("If", untagged.as_bytes()))
-            .status()
-            .0,
+        check(
+            &mut t,
+            Instant(1),
+            &create.header("If", untagged.as_bytes())
+        )
+        .status()
+        .0,
         412
     );
 }
@@ -165,9 +169,9 @@ fn copy_checks_entity_tags_of_a_tagged_destination() {
     let copy = Request::new(Method::Copy, b"/a")
         .header("Destination", b"/b")
         .destination_resource(true, Some("\"d1\""));
-    assert!(check(&mut t, Tick(1), &copy.header("If", b"</b> ([\"d1\"])")).is_allowed());
+    assert!(check(&mut t, Instant(1), &copy.header("If", b"</b> ([\"d1\"])")).is_allowed());
     assert_eq!(
-        check(&mut t, Tick(1), &copy.header("If", b"</b> ([\"d2\"])"))
+        check(&mut t, Instant(1), &copy.header("If", b"</b> ([\"d2\"])"))
             .status()
             .0,
         412
@@ -180,7 +184,7 @@ fn lock_on_an_unmapped_url_writes_the_parents_membership() {
     let req = Request::new(Method::Lock, b"/config/new")
         .resource(false, None)
         .lockinfo(lockwarden::Scope::Exclusive, "me");
-    match check(&mut t, Tick(1), &req) {
+    match check(&mut t, Instant(1), &req) {
         Outcome::Refused {
             refusal: Refusal::Locked { method, lock, .. },
             ..
@@ -190,7 +194,7 @@ fn lock_on_an_unmapped_url_writes_the_parents_membership() {
         other => panic!("{other:?}"),
     }
     let existing = req.resource(true, None);
-    assert_eq!(check(&mut t, Tick(1), &existing).status().0, 200);
+    assert_eq!(check(&mut t, Instant(1), &existing).status().0, 200);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Refusal, Request, XmlText, check};
 use lockwarden::{
-    Depth, LockRequest, LockTable, LockToken, Path, Policy, Scope, Tick, Ticks, Timeout,
+    Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, Policy, Scope, Timeout,
 };
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ fn lock(
     if let Some(who) = principal {
         req = req.principal(who);
     }
-    t.lock(Tick(0), &req).unwrap().token
+    t.lock(Instant(0), &req).unwrap().token
 }
 
 struct Response {
@@ -63,7 +63,7 @@ fn render(outcome: &Outcome<64, 64>, disclosure: Disclosure) -> Response {
 }
 
 fn run(t: &mut Table, now: u32, req: &Request<'_>) -> (Outcome<64, 64>, Response) {
-    let outcome = check(t, Tick(now), req);
+    let outcome = check(t, Instant(now), req);
     let response = render(&outcome, Disclosure::default());
     (outcome, response)
 }
@@ -271,7 +271,7 @@ fn an_if_header_that_evaluates_false_is_412() {
         .resource(true, Some("\"v2\""));
     assert_eq!(run(&mut t, 0, &req).1.status, 412);
     let req = req.resource(true, Some("\"v1\""));
-    assert!(check(&mut t, Tick(0), &req).is_allowed());
+    assert!(check(&mut t, Instant(0), &req).is_allowed());
     // An expired token: the default timeout is 180 s.
     let expired = format!("(<{token}>)");
     let req = Request::new(Method::Put, b"/config").header("If", expired.as_bytes());
@@ -307,8 +307,8 @@ fn a_refresh_extends_the_lock_and_returns_its_lockdiscovery() {
     assert_eq!(r.header("Lock-Token"), None);
     let p = Path::new("/config").unwrap();
     assert_eq!(
-        t.find(Tick(100_000), &p, &token).unwrap().remaining,
-        Timeout::Finite(Ticks(600_000))
+        t.find(Instant(100_000), &p, &token).unwrap().remaining,
+        Timeout::Finite(Duration(600_000))
     );
     let doc = roxmltree::Document::parse(&r.body).unwrap();
     let timeout = doc
@@ -376,7 +376,7 @@ fn unlock_releases_the_lock_with_204() {
     assert_eq!(r.status, 204);
     assert!(r.body.is_empty());
     assert!(r.headers.is_empty());
-    assert!(t.is_empty(Tick(0)));
+    assert!(t.is_empty(Instant(0)));
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn a_token_presented_by_another_principal_is_403_for_use_refresh_and_unlock() {
         );
         assert_eq!(r.status, 403);
     }
-    assert!(check(&mut t, Tick(0), &put.principal("alice")).is_allowed());
+    assert!(check(&mut t, Instant(0), &put.principal("alice")).is_allowed());
 }
 
 #[test]
@@ -414,7 +414,7 @@ fn a_principal_over_its_quota_is_403_lock_quota_exceeded() {
         .lockinfo(Scope::Exclusive, "o")
         .principal("alice");
     assert!(matches!(
-        check(&mut t, Tick(0), &a),
+        check(&mut t, Instant(0), &a),
         Outcome::Granted { .. }
     ));
     let b = Request {
@@ -440,7 +440,7 @@ fn a_full_table_is_503_with_retry_after_until_the_first_expiry() {
             .header("Timeout", timeout.as_bytes())
             .lockinfo(Scope::Exclusive, "o");
         assert!(matches!(
-            check(&mut t, Tick(0), &req),
+            check(&mut t, Instant(0), &req),
             Outcome::Granted { .. }
         ));
     }
@@ -471,7 +471,7 @@ fn a_full_principal_list_is_503_with_the_time_until_a_lock_expires() {
             .lockinfo(Scope::Exclusive, "o")
             .principal(&who);
         assert!(matches!(
-            check(&mut t, Tick(0), &req),
+            check(&mut t, Instant(0), &req),
             Outcome::Granted { .. }
         ));
     }
@@ -479,7 +479,7 @@ fn a_full_principal_list_is_503_with_the_time_until_a_lock_expires() {
         .lockinfo(Scope::Exclusive, "o")
         .principal("newcomer")
         .header("Accept", b"application/json");
-    let outcome = check(&mut t, Tick(2_500), &req);
+    let outcome = check(&mut t, Instant(2_500), &req);
     assert!(matches!(
         outcome.refusal(),
         Some(Refusal::TooManyPrincipals {
@@ -495,12 +495,12 @@ fn a_full_principal_list_is_503_with_the_time_until_a_lock_expires() {
         .lockinfo(Scope::Exclusive, "o")
         .principal("user3");
     assert!(matches!(
-        check(&mut t, Tick(2_500), &req),
+        check(&mut t, Instant(2_500), &req),
         Outcome::Granted { .. }
     ));
     let req = Request::new(Method::Lock, b"/s").lockinfo(Scope::Exclusive, "o");
     assert!(matches!(
-        check(&mut t, Tick(2_500), &req),
+        check(&mut t, Instant(2_500), &req),
         Outcome::Granted { .. }
     ));
 }
@@ -514,7 +514,7 @@ fn a_full_table_of_infinite_locks_has_no_retry_after() {
             .header("Timeout", b"Infinite")
             .lockinfo(Scope::Exclusive, "o");
         assert!(matches!(
-            check(&mut t, Tick(0), &req),
+            check(&mut t, Instant(0), &req),
             Outcome::Granted { .. }
         ));
     }
@@ -701,7 +701,7 @@ fn an_infinite_lock_has_no_retry_after_and_no_expiry() {
     let req = Request::new(Method::Lock, b"/config")
         .header("Timeout", b"Infinite")
         .lockinfo(Scope::Exclusive, "o");
-    check(&mut t, Tick(0), &req);
+    check(&mut t, Instant(0), &req);
     let r = run(&mut t, 0, &Request::new(Method::Put, b"/config")).1;
     assert_eq!(r.status, 423);
     assert_eq!(r.header("Retry-After"), None);
@@ -712,7 +712,7 @@ fn an_infinite_lock_has_no_retry_after_and_no_expiry() {
 fn a_deployment_can_hide_the_owner() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/config", "alice", Depth::Zero, None);
-    let outcome = check(&mut t, Tick(0), &Request::new(Method::Put, b"/config"));
+    let outcome = check(&mut t, Instant(0), &Request::new(Method::Put, b"/config"));
     let shown = render(&outcome, Disclosure::default()).json();
     assert_eq!(shown["owner"], "alice");
     let hidden = render(&outcome, Disclosure { owner: false }).json();
@@ -745,7 +745,7 @@ fn any_owner_text_survives_json_and_xml_escaping() {
 fn response_into_writes_the_whole_response_and_reports_a_small_buffer() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/config", "o", Depth::Zero, None);
-    let outcome = check(&mut t, Tick(0), &Request::new(Method::Put, b"/config"));
+    let outcome = check(&mut t, Instant(0), &Request::new(Method::Put, b"/config"));
     let mut buf = [0u8; 2048];
     let n = outcome
         .response_into(&mut buf, Disclosure::default())
@@ -771,12 +771,12 @@ fn reads_are_never_blocked_but_still_honour_if() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/config", "o", Depth::Infinity, None);
     for m in [Method::Get, Method::Head, Method::Options, Method::Propfind] {
-        assert!(check(&mut t, Tick(0), &Request::new(m, b"/config/x")).is_allowed());
+        assert!(check(&mut t, Instant(0), &Request::new(m, b"/config/x")).is_allowed());
     }
     let req = Request::new(Method::Get, b"/config")
         .header("If", b"([\"a\"])")
         .resource(true, Some("\"b\""));
-    assert_eq!(check(&mut t, Tick(0), &req).status().0, 412);
+    assert_eq!(check(&mut t, Instant(0), &req).status().0, 412);
 }
 
 #[test]
@@ -788,7 +788,7 @@ fn the_body_format_follows_the_method_when_accept_is_absent() {
         (Method::Delete, BodyFormat::ProblemJson),
         (Method::Mkcol, BodyFormat::DavXml),
     ] {
-        match check(&mut t, Tick(0), &Request::new(m, b"/config/x")) {
+        match check(&mut t, Instant(0), &Request::new(m, b"/config/x")) {
             Outcome::Refused { format: f, .. } => assert_eq!(f, format, "{m:?}"),
             other => panic!("{other:?}"),
         }
@@ -800,15 +800,19 @@ fn a_query_or_an_absolute_uri_target_names_the_same_path() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/config", "o", Depth::Zero, None);
     assert_eq!(
-        check(&mut t, Tick(0), &Request::new(Method::Put, b"/config?x=1"))
-            .status()
-            .0,
+        check(
+            &mut t,
+            Instant(0),
+            &Request::new(Method::Put, b"/config?x=1")
+        )
+        .status()
+        .0,
         423
     );
     assert_eq!(
         check(
             &mut t,
-            Tick(0),
+            Instant(0),
             &Request::new(Method::Put, b"http://dev/config/")
         )
         .status()
@@ -818,7 +822,7 @@ fn a_query_or_an_absolute_uri_target_names_the_same_path() {
     assert_eq!(
         check(
             &mut t,
-            Tick(0),
+            Instant(0),
             &Request::new(Method::Put, b"/config/../config")
         )
         .status()
@@ -831,9 +835,9 @@ fn a_query_or_an_absolute_uri_target_names_the_same_path() {
 fn options_asterisk_names_the_server_and_is_allowed() {
     let mut t = table(Policy::new(1000));
     lock(&mut t, "/", "o", Depth::Infinity, None);
-    assert!(check(&mut t, Tick(0), &Request::new(Method::Options, b"*")).is_allowed());
+    assert!(check(&mut t, Instant(0), &Request::new(Method::Options, b"*")).is_allowed());
     assert_eq!(
-        check(&mut t, Tick(0), &Request::new(Method::Put, b"*"))
+        check(&mut t, Instant(0), &Request::new(Method::Put, b"*"))
             .status()
             .0,
         400

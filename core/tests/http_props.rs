@@ -8,7 +8,7 @@ use lockwarden::http::{
     Method, Request, Subject, TimeType, XmlText, check, parse_lock_token, parse_overwrite,
     parse_timeout, uri_path_of,
 };
-use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Scope, Tick};
+use lockwarden::{Depth, Instant, LockRequest, LockTable, Path, Policy, Scope};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -162,14 +162,14 @@ proptest! {
         // A text owner is kept as markup (its XML escape) and reads back as the same text.
         let markup = XmlText(&owner).to_string();
         let lock = Request::new(Method::Lock, b"/x").lockinfo(Scope::Exclusive, &markup);
-        let granted = check(&mut table, Tick(0), &lock);
+        let granted = check(&mut table, Instant(0), &lock);
         let mut buf = vec![0u8; 8192];
         let n = granted.body_into(&mut buf, Disclosure::default()).unwrap();
         let xml = std::str::from_utf8(&buf[..n]).unwrap();
         let doc = roxmltree::Document::parse(xml).map_err(|e| TestCaseError::fail(format!("{e}: {xml}")))?;
         let shown = doc.descendants().find(|n| n.has_tag_name(("DAV:", "owner"))).and_then(|n| n.text()).unwrap_or("");
         prop_assert_eq!(shown, owner.as_str());
-        let refused = check(&mut table, Tick(0), &Request::new(Method::Put, b"/x"));
+        let refused = check(&mut table, Instant(0), &Request::new(Method::Put, b"/x"));
         let n = refused.body_into(&mut buf, Disclosure::default()).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
         // Plain text shows runs of white space as one space, trimmed.
@@ -192,7 +192,7 @@ proptest! {
         let mut table: LockTable<4, 32, 16> = LockTable::new(Policy::new(1000));
         table.seed_tokens([2; 16]);
         let a = Path::new("/a").unwrap();
-        table.lock(Tick(0), &LockRequest::exclusive(&a, "o").depth(Depth::Infinity)).unwrap();
+        table.lock(Instant(0), &LockRequest::exclusive(&a, "o").depth(Depth::Infinity)).unwrap();
         let mut req = Request::new(Method::parse(method.as_bytes()), target.as_bytes()).resource(exists, Some("\"e\""));
         for (name, value) in [("If", &if_header), ("Timeout", &timeout), ("Depth", &depth), ("Destination", &destination), ("Accept", &accept)] {
             if let Some(v) = value {
@@ -202,7 +202,7 @@ proptest! {
         if body {
             req = req.lockinfo(Scope::Shared, "owner");
         }
-        let outcome = check(&mut table, Tick(10), &req);
+        let outcome = check(&mut table, Instant(10), &req);
         let mut buf = vec![0u8; 4096];
         let n = outcome.response_into(&mut buf, Disclosure::default()).unwrap();
         let text = std::str::from_utf8(&buf[..n]).unwrap();

@@ -1,7 +1,7 @@
 //! Where `now` comes from: the host's monotonic clock, or a clock a test moves by hand.
 //!
 //! The core table never reads a clock (every operation takes `now`); this module is the
-//! one place on std that turns wall-independent time into [`Tick`]s. Ticks are
+//! one place on std that turns wall-independent time into [`lockwarden::Instant`]s. Ticks are
 //! milliseconds ([`TICK_HZ`]) in a `u32` that wraps after about 49.7 days; the core
 //! compares ticks with wrapping arithmetic, and the [`LockManager`](crate::LockManager)
 //! purges expired locks before the wrap could make them look live again.
@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-
-use lockwarden::{Tick, Ticks};
 
 /// Ticks per second of every clock in this crate: one tick is a millisecond.
 pub const TICK_HZ: u32 = 1000;
@@ -21,7 +19,7 @@ pub const TICK_HZ: u32 = 1000;
 /// per second.
 pub trait Clock: Send + Sync + 'static {
     /// The current tick.
-    fn now(&self) -> Tick;
+    fn now(&self) -> lockwarden::Instant;
 }
 
 /// Milliseconds since the clock was created, from [`std::time::Instant`] (monotonic,
@@ -57,9 +55,9 @@ impl Default for MonotonicClock {
 }
 
 impl Clock for MonotonicClock {
-    fn now(&self) -> Tick {
+    fn now(&self) -> lockwarden::Instant {
         // Truncation to 32 bits is the wrap of a free-running counter, which the core expects.
-        Tick(self.origin.elapsed().as_millis() as u32)
+        lockwarden::Instant(self.origin.elapsed().as_millis() as u32)
     }
 }
 
@@ -69,12 +67,12 @@ impl Clock for MonotonicClock {
 /// # Examples
 ///
 /// ```
-/// use lockwarden::Tick;
+/// use lockwarden::Instant;
 /// use lockwarden_std::{Clock, ManualClock};
 /// use std::time::Duration;
-/// let clock = ManualClock::starting_at(Tick(u32::MAX));
+/// let clock = ManualClock::starting_at(lockwarden::Instant(u32::MAX));
 /// clock.advance(Duration::from_millis(2));
-/// assert_eq!(clock.now(), Tick(1));
+/// assert_eq!(clock.now(), lockwarden::Instant(1));
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock {
@@ -88,7 +86,7 @@ impl ManualClock {
     }
 
     /// A clock at `tick`.
-    pub fn starting_at(tick: Tick) -> Self {
+    pub fn starting_at(tick: lockwarden::Instant) -> Self {
         ManualClock {
             now: Arc::new(AtomicU32::new(tick.0)),
         }
@@ -96,11 +94,11 @@ impl ManualClock {
 
     /// Moves the clock forward by `by`, in whole milliseconds (wrapping like the counter).
     pub fn advance(&self, by: Duration) {
-        self.advance_ticks(Ticks(by.as_millis() as u32));
+        self.advance_ticks(lockwarden::Duration(by.as_millis() as u32));
     }
 
     /// Moves the clock forward by `ticks`.
-    pub fn advance_ticks(&self, ticks: Ticks) {
+    pub fn advance_ticks(&self, ticks: lockwarden::Duration) {
         // fetch_update never fails with a closure that always returns Some.
         let _ = self
             .now
@@ -110,14 +108,14 @@ impl ManualClock {
     }
 
     /// Sets the clock to `tick`.
-    pub fn set(&self, tick: Tick) {
+    pub fn set(&self, tick: lockwarden::Instant) {
         self.now.store(tick.0, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> Tick {
-        Tick(self.now.load(Ordering::SeqCst))
+    fn now(&self) -> lockwarden::Instant {
+        lockwarden::Instant(self.now.load(Ordering::SeqCst))
     }
 }
 
@@ -137,18 +135,18 @@ mod tests {
 
     #[test]
     fn manual_clock_wraps_like_a_32_bit_counter() {
-        let clock = ManualClock::starting_at(Tick(u32::MAX - 9));
+        let clock = ManualClock::starting_at(lockwarden::Instant(u32::MAX - 9));
         clock.advance(Duration::from_millis(20));
-        assert_eq!(clock.now(), Tick(10));
+        assert_eq!(clock.now(), lockwarden::Instant(10));
     }
 
     #[test]
     fn manual_clock_clones_share_time() {
         let clock = ManualClock::new();
         let other = clock.clone();
-        other.advance_ticks(Ticks(7));
-        assert_eq!(clock.now(), Tick(7));
-        clock.set(Tick(3));
-        assert_eq!(other.now(), Tick(3));
+        other.advance_ticks(lockwarden::Duration(7));
+        assert_eq!(clock.now(), lockwarden::Instant(7));
+        clock.set(lockwarden::Instant(3));
+        assert_eq!(other.now(), lockwarden::Instant(3));
     }
 }

@@ -63,8 +63,7 @@ use dav_server::fs::DavFileSystem;
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
 use lockwarden::http::{Method, PathSource, Refusal, may_see_token};
 use lockwarden::{
-    Access, ActiveLock, Conflict, Depth, LockRequest, LockToken, Path, PathError, Scope, Ticks,
-    Timeout,
+    Access, ActiveLock, Conflict, Depth, LockRequest, LockToken, Path, PathError, Scope, Timeout,
 };
 use xmltree::{Element, EmitterConfig, XMLNode};
 
@@ -467,7 +466,10 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
     /// A requested timeout in whole seconds, as WebDAV counts them (RFC 4918 §10.7); the
     /// policy clamps it.
     fn requested(&self, timeout: Duration) -> Timeout {
-        Timeout::Finite(Ticks::from_secs(timeout.as_secs(), self.tick_hz()))
+        Timeout::Finite(lockwarden::Duration::from_secs(
+            timeout.as_secs(),
+            self.tick_hz(),
+        ))
     }
 
     fn duration(&self, timeout: Timeout) -> Option<Duration> {

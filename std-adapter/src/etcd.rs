@@ -47,9 +47,7 @@ use etcd_client::{
     TxnOpResponse,
 };
 use lockwarden::http::{BodyFormat, Disclosure, Outcome, Refusal, Request};
-use lockwarden::{
-    ActiveLock, Depth, LockTable, LockToken, Path, Policy, Scope, Tick, Ticks, Timeout,
-};
+use lockwarden::{ActiveLock, Depth, LockTable, LockToken, Path, Policy, Scope, Timeout};
 use serde_json::{Value, json};
 
 use crate::clock::TICK_HZ;
@@ -57,7 +55,7 @@ use crate::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockSna
 use crate::store::{CheckFuture, LockStore};
 
 /// The tick the snapshot tables are read at: any value does, as time there is relative.
-const NOW: Tick = Tick(0);
+const NOW: lockwarden::Instant = lockwarden::Instant(0);
 /// Read, check and commit attempts before a request that keeps losing the race to other
 /// replicas is answered 503.
 const ATTEMPTS: u32 = 24;
@@ -543,9 +541,9 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                     continue;
                 }
                 // etcd truncates the seconds left: the lease may live one more.
-                let left = Ticks::from_secs(ttl as u64 + 1, TICK_HZ);
+                let left = lockwarden::Duration::from_secs(ttl as u64 + 1, TICK_HZ);
                 lock.remaining = match lock.timeout {
-                    Timeout::Finite(t) => Timeout::Finite(Ticks(left.0.min(t.0))),
+                    Timeout::Finite(t) => Timeout::Finite(lockwarden::Duration(left.0.min(t.0))),
                     Timeout::Infinite => Timeout::Finite(left),
                 };
             }
@@ -568,7 +566,8 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
                     .filter(|&&(r, m)| r == lock.remaining && m > lock.mod_revision)
                     .count();
                 let later = u32::try_from(later).unwrap_or(u32::MAX);
-                lock.remaining = Timeout::Finite(Ticks(left.0.saturating_sub(later).max(1)));
+                lock.remaining =
+                    Timeout::Finite(lockwarden::Duration(left.0.saturating_sub(later).max(1)));
             }
         }
         Ok((Snapshot { revision, locks }, value))
@@ -655,7 +654,7 @@ fn decode<const P: usize>(bytes: &[u8]) -> Option<StoredLock<P>> {
     };
     let timeout = match value.get("timeoutTicks")? {
         Value::Null => Timeout::Infinite,
-        ticks => Timeout::Finite(Ticks(u32::try_from(ticks.as_u64()?).ok()?)),
+        ticks => Timeout::Finite(lockwarden::Duration(u32::try_from(ticks.as_u64()?).ok()?)),
     };
     Some(StoredLock {
         key: String::new(),

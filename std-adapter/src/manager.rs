@@ -16,7 +16,7 @@ use http::request::Parts;
 use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
     Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
-    RefreshError, Scope, Tick, Ticks, Timeout, UnlockError, WriteError,
+    RefreshError, Scope, Timeout, UnlockError, WriteError,
 };
 
 use crate::clock::{Clock, MonotonicClock, TICK_HZ};
@@ -133,7 +133,7 @@ struct Shared<const N: usize, const P: usize, const O: usize> {
     /// Whether refusals name the owner of the blocking lock.
     show_owners: AtomicBool,
     /// The tick and the instant of the latest access to the table (taken under its mutex).
-    previous: Mutex<(Tick, Instant)>,
+    previous: Mutex<(lockwarden::Instant, Instant)>,
     /// Whether every client is a WebDAV client: refusals default to XML.
     webdav_clients: AtomicBool,
 }
@@ -233,7 +233,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     }
 
     /// The current tick of the manager's clock.
-    pub fn now(&self) -> Tick {
+    pub fn now(&self) -> lockwarden::Instant {
         self.shared.clock.now()
     }
 
@@ -346,7 +346,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// request check). Keep `f` short, and call no other method of this manager from it but
     /// [`LockManager::now`], [`LockManager::policy`] and [`LockManager::disclosure`]: the
     /// others take the same mutex, which is not reentrant.
-    pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, Tick) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, lockwarden::Instant) -> R) -> R {
         let (mut table, now) = self.table();
         f(&mut table, now)
     }
@@ -597,7 +597,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// The table under its mutex, its expired locks removed, and the tick the operation
     /// is made at.
-    fn table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick) {
+    fn table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, lockwarden::Instant) {
         let (table, now, _) = self.purged_table();
         (table, now)
     }
@@ -605,8 +605,14 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// The table under its mutex, its expired locks removed, the tick the operation is made
     /// at, and how many locks were removed. Every method goes through here, so that the
     /// core's limit (an expired lock is purged before its elapsed time wraps, see
-    /// [`lockwarden::Tick`]) holds without a purger thread.
-    fn purged_table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, Tick, usize) {
+    /// [`lockwarden::Instant`]) holds without a purger thread.
+    fn purged_table(
+        &self,
+    ) -> (
+        MutexGuard<'_, LockTable<N, P, O>>,
+        lockwarden::Instant,
+        usize,
+    ) {
         // The core never panics, so a poisoned mutex can only come from a caller's closure in
         // `with`; the table itself is consistent between its operations.
         let mut table = self
@@ -707,20 +713,20 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
 /// where that is sure without a wrap (the previous one plus that timeout).
 fn purge_expired<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
-    previous: Tick,
+    now: lockwarden::Instant,
+    previous: lockwarden::Instant,
     silence: Duration,
 ) -> usize {
     let mut purged = 0;
-    if silence >= duration_of(Ticks::MAX_TIMEOUT) {
-        purged += purge_and_report(table, previous + Ticks::MAX_TIMEOUT);
+    if silence >= duration_of(lockwarden::Duration::MAX_TIMEOUT) {
+        purged += purge_and_report(table, previous + lockwarden::Duration::MAX_TIMEOUT);
     }
     purged + purge_and_report(table, now)
 }
 
 fn purge_and_report<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
+    now: lockwarden::Instant,
 ) -> usize {
     let expired = table.purge(now);
     if expired > 0 {
@@ -729,7 +735,7 @@ fn purge_and_report<const N: usize, const P: usize, const O: usize>(
     expired
 }
 
-fn duration_of(ticks: Ticks) -> Duration {
+fn duration_of(ticks: lockwarden::Duration) -> Duration {
     Duration::from_millis(u64::from(ticks.0) * 1000 / u64::from(TICK_HZ))
 }
 
@@ -747,10 +753,10 @@ mod tests {
         let mut table = LockTable::new(policy);
         table.seed_tokens([1; 16]);
         let path = Path::new("/config").unwrap();
-        let one_second = Timeout::Finite(Ticks(TICK_HZ));
+        let one_second = Timeout::Finite(lockwarden::Duration(TICK_HZ));
         table
             .lock(
-                Tick(0),
+                lockwarden::Instant(0),
                 &LockRequest::exclusive(&path, "a").timeout(one_second),
             )
             .unwrap();
@@ -763,21 +769,25 @@ mod tests {
         let infinite = Path::new("/forever").unwrap();
         table
             .lock(
-                Tick(0),
+                lockwarden::Instant(0),
                 &LockRequest::exclusive(&infinite, "b").timeout(Timeout::Infinite),
             )
             .unwrap();
         let longest = Path::new("/longest").unwrap();
         table
             .lock(
-                Tick(0),
-                &LockRequest::exclusive(&longest, "c").timeout(Timeout::Finite(Ticks::MAX_TIMEOUT)),
+                lockwarden::Instant(0),
+                &LockRequest::exclusive(&longest, "c")
+                    .timeout(Timeout::Finite(lockwarden::Duration::MAX_TIMEOUT)),
             )
             .unwrap();
         // 2³² + 10 ms later the ticks read 10: both finite locks would look 10 ms old.
-        let now = Tick(10);
+        let now = lockwarden::Instant(10);
         let silence = Duration::from_millis(WRAP + 10);
-        assert_eq!(purge_expired(&mut table, now, Tick(0), silence), 2);
+        assert_eq!(
+            purge_expired(&mut table, now, lockwarden::Instant(0), silence),
+            2
+        );
         assert_eq!(table.len(now), 1);
         assert_eq!(
             table
@@ -792,12 +802,27 @@ mod tests {
     fn without_a_long_silence_only_the_ticks_decide() {
         // The same table read 10 ms after the grant: the lock is live and stays.
         let mut table = table_with_a_one_second_lock_at_tick_0();
-        let purged = purge_expired(&mut table, Tick(10), Tick(0), Duration::from_millis(10));
+        let purged = purge_expired(
+            &mut table,
+            lockwarden::Instant(10),
+            lockwarden::Instant(0),
+            Duration::from_millis(10),
+        );
         assert_eq!(purged, 0);
-        assert_eq!(table.len(Tick(10)), 1);
+        assert_eq!(table.len(lockwarden::Instant(10)), 1);
         // A silence just short of the longest timeout is not enough to call it expired.
-        let short = duration_of(Ticks(Ticks::MAX_TIMEOUT.0 - 1));
-        assert_eq!(purge_expired(&mut table, Tick(10), Tick(0), short), 0);
-        assert_eq!(table.len(Tick(10)), 1);
+        let short = duration_of(lockwarden::Duration(
+            lockwarden::Duration::MAX_TIMEOUT.0 - 1,
+        ));
+        assert_eq!(
+            purge_expired(
+                &mut table,
+                lockwarden::Instant(10),
+                lockwarden::Instant(0),
+                short
+            ),
+            0
+        );
+        assert_eq!(table.len(lockwarden::Instant(10)), 1);
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use dav_server::{DavConfig, DavHandler, memfs::MemFs, memls::MemLs};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
+use lockwarden::Policy;
 use lockwarden::http::{Expiry, Method, Refusal};
-use lockwarden::{Policy, Tick};
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
 
@@ -35,7 +35,7 @@ struct Reply {
 
 impl Server {
     fn lockwarden() -> Self {
-        let clock = ManualClock::starting_at(Tick(1_000));
+        let clock = ManualClock::starting_at(lockwarden::Instant(1_000));
         let policy = Policy::new(TICK_HZ).with_max_timeout_secs(3600);
         let manager = LockManager::with_clock(policy, clock.clone()).unwrap();
         let fs = MemFs::new();

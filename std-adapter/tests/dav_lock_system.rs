@@ -8,7 +8,7 @@ use std::time::Duration;
 use dav_server::davpath::DavPath;
 use dav_server::ls::{DavLock, DavLockSystem};
 use lockwarden::http::{Expiry, Method, Refusal};
-use lockwarden::{LockToken, Policy, Tick};
+use lockwarden::{LockToken, Policy};
 use lockwarden_std::dav::DavLocks;
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
 use xmltree::Element;
@@ -25,7 +25,7 @@ fn policy() -> Policy {
 }
 
 fn locks_with(policy: Policy) -> (DavLocks, ManualClock) {
-    let clock = ManualClock::starting_at(Tick(u32::MAX - 5_000));
+    let clock = ManualClock::starting_at(lockwarden::Instant(u32::MAX - 5_000));
     let manager = LockManager::with_clock_and_seed(policy, clock.clone(), [42; 16]).unwrap();
     (DavLocks::new(manager), clock)
 }

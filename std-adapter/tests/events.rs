@@ -5,7 +5,7 @@ use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use lockwarden::{LockRequest, Path, Policy, Ticks, Timeout};
+use lockwarden::{LockRequest, Path, Policy, Timeout};
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
 
 type Manager = LockManager<8, 64, 64>;
@@ -116,7 +116,9 @@ fn locks_removed_by_a_purge_are_logged_as_expired() {
     let (manager, clock) = setup();
     let p: Path<64> = Path::new("/events/expired-on-request").unwrap();
     manager
-        .lock(&LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(Ticks(1_000))))
+        .lock(
+            &LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(lockwarden::Duration(1_000))),
+        )
         .unwrap();
     let before = lines_with("locks expired").len();
     clock.advance(Duration::from_millis(1_000));
@@ -130,7 +132,9 @@ fn the_purger_thread_logs_expiry_without_any_request() {
     let (manager, clock) = setup();
     let p: Path<64> = Path::new("/events/expired-by-purger").unwrap();
     manager
-        .lock(&LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(Ticks(1_000))))
+        .lock(
+            &LockRequest::exclusive(&p, "x").timeout(Timeout::Finite(lockwarden::Duration(1_000))),
+        )
         .unwrap();
     let purger = manager.spawn_purger(Duration::from_millis(5)).unwrap();
     clock.advance(Duration::from_secs(2));

@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use lockwarden::{
-    Access, Depth, LockError, LockRequest, Path, Policy, RefreshError, Tick, Ticks, Timeout,
-    UnlockError, WriteError,
+    Access, Depth, LockError, LockRequest, Path, Policy, RefreshError, Timeout, UnlockError,
+    WriteError,
 };
 use lockwarden_std::{Clock, LockManager, ManagerError, ManualClock, MonotonicClock, TICK_HZ};
 
@@ -23,7 +23,7 @@ fn path(p: &str) -> Path<64> {
 }
 
 fn secs(s: u32) -> Timeout {
-    Timeout::Finite(Ticks(s * TICK_HZ))
+    Timeout::Finite(lockwarden::Duration(s * TICK_HZ))
 }
 
 #[test]
@@ -49,16 +49,19 @@ fn a_lock_stops_blocking_once_the_clock_passes_its_timeout() {
 
 #[test]
 fn expiry_is_measured_across_the_wrap_of_the_millisecond_counter() {
-    let clock = ManualClock::starting_at(Tick(u32::MAX - 500));
+    let clock = ManualClock::starting_at(lockwarden::Instant(u32::MAX - 500));
     let manager = Manager::with_clock(Policy::new(TICK_HZ), clock.clone()).unwrap();
     let wifi = path("/config/wifi");
     manager
         .lock(&LockRequest::exclusive(&wifi, "alice").timeout(secs(1)))
         .unwrap();
     clock.advance(Duration::from_millis(900));
-    assert_eq!(clock.now(), Tick(399));
+    assert_eq!(clock.now(), lockwarden::Instant(399));
     assert_eq!(manager.len(), 1);
-    assert_eq!(manager.locks()[0].remaining, Timeout::Finite(Ticks(100)));
+    assert_eq!(
+        manager.locks()[0].remaining,
+        Timeout::Finite(lockwarden::Duration(100))
+    );
     clock.advance(Duration::from_millis(100));
     assert_eq!(manager.len(), 0);
 }
@@ -73,8 +76,8 @@ fn an_expired_lock_stays_expired_when_only_reads_follow_and_the_counter_wraps_ar
     clock.advance(Duration::from_secs(2));
     assert!(manager.locks().is_empty());
     // 2³² + 100 ticks after the grant, the ticks alone would make the lock 100 ms old.
-    clock.advance_ticks(Ticks(u32::MAX - 2_000 + 101));
-    assert_eq!(clock.now(), Tick(100));
+    clock.advance_ticks(lockwarden::Duration(u32::MAX - 2_000 + 101));
+    assert_eq!(clock.now(), lockwarden::Instant(100));
     assert!(manager.locks().is_empty());
     assert!(manager.locks_covering(&wifi).is_empty());
     assert_eq!(
@@ -179,7 +182,7 @@ fn a_full_table_says_when_a_slot_frees() {
     assert_eq!(
         manager.lock(&LockRequest::exclusive(&path("/s9"), "x")),
         Err(LockError::TableFull {
-            retry_after: Some(Ticks(20_000))
+            retry_after: Some(lockwarden::Duration(20_000))
         })
     );
     clock.advance(Duration::from_secs(20));
@@ -334,5 +337,5 @@ fn the_policy_clock_and_disclosure_can_be_read_inside_with() {
     let read = result
         .recv_timeout(Duration::from_secs(5))
         .expect("reading inside `with` deadlocked");
-    assert_eq!(read, (true, true, Ticks(60_000)));
+    assert_eq!(read, (true, true, lockwarden::Duration(60_000)));
 }

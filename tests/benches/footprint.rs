@@ -22,9 +22,7 @@ use dav_server::davpath::DavPath;
 use dav_server::ls::DavLockSystem;
 use dav_server::memls::MemLs;
 use futures::executor::block_on;
-use lockwarden::{
-    Access, Depth, LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout, WriteError,
-};
+use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Timeout, WriteError};
 use lockwarden_std::{LockManager, TICK_HZ};
 use xmltree::{Element, XMLNode};
 
@@ -99,7 +97,7 @@ fn owner() -> Element {
 }
 
 fn sixty() -> Timeout {
-    Timeout::Finite(Ticks::from_secs(60, HZ))
+    Timeout::Finite(lockwarden::Duration::from_secs(60, HZ))
 }
 
 /// `size_of` of the table for a few capacities, as JSON rows and text.
@@ -133,7 +131,7 @@ fn table_sizes(json: &mut Vec<String>, text: &mut String) {
 
 /// `mem`: a table (or lock system) with one lock, then 1000 more depth-0 locks.
 fn bytes_per_lock(json: &mut Vec<String>, text: &mut String) {
-    let now = Tick(1_000);
+    let now = lockwarden::Instant(1_000);
     let paths: Vec<Path<64>> = (0..=MORE)
         .map(|i| Path::new(&format!("/config/m{i}")).expect("canonical"))
         .collect();

@@ -21,8 +21,7 @@ use dav_server::ls::DavLockSystem;
 use dav_server::memls::MemLs;
 use futures::executor::block_on;
 use lockwarden::{
-    Access, Depth, LockRequest, LockTable, LockToken, Path, Policy, Tick, Ticks, Timeout,
-    WriteError,
+    Access, Depth, LockRequest, LockTable, LockToken, Path, Policy, Timeout, WriteError,
 };
 use xmltree::{Element, XMLNode};
 
@@ -143,7 +142,7 @@ mod warden {
     }
 
     pub fn secs(s: u64) -> Timeout {
-        Timeout::Finite(Ticks::from_secs(s, HZ))
+        Timeout::Finite(lockwarden::Duration::from_secs(s, HZ))
     }
 
     /// An empty, seeded table on the heap (the large one does not belong on the stack).
@@ -156,7 +155,7 @@ mod warden {
     /// Takes an exclusive lock for owner "a".
     pub fn lock<const N: usize>(
         table: &mut Table<N>,
-        now: Tick,
+        now: lockwarden::Instant,
         path: &Path<64>,
         depth: Depth,
         timeout: Timeout,
@@ -174,7 +173,7 @@ mod warden {
     #[inline]
     pub fn write<const N: usize>(
         table: &Table<N>,
-        now: Tick,
+        now: lockwarden::Instant,
         path: &Path<64>,
         access: Access,
         tokens: &[LockToken],
@@ -190,7 +189,7 @@ mod warden {
     pub fn held<const N: usize>(
         count: usize,
         prefix: &str,
-        now: Tick,
+        now: lockwarden::Instant,
         timeout: Timeout,
     ) -> (Box<Table<N>>, Vec<LockToken>) {
         let mut table = table::<N>();
@@ -208,7 +207,7 @@ mod warden {
     /// and caches as a device's would be.
     pub fn locked<const N: usize>(
         paths: &[Path<64>],
-        now: Tick,
+        now: lockwarden::Instant,
         timeout: Timeout,
     ) -> Box<Table<N>> {
         let mut table = table::<N>();
@@ -289,7 +288,7 @@ const MEMLS: &str = "memls";
 
 fn w1_uncontended_cycle(c: &mut Criterion) {
     let mut group = c.benchmark_group("W1");
-    let now = Tick(1_000);
+    let now = lockwarden::Instant(1_000);
     let net = warden::path("/config/net");
     let request = LockRequest::exclusive(&net, "a").timeout(warden::secs(60));
     let mut table = warden::table::<SMALL>();
@@ -335,7 +334,7 @@ fn w1_uncontended_cycle(c: &mut Criterion) {
 
 fn w2_conflict_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("W2");
-    let now = Tick(1_000);
+    let now = lockwarden::Instant(1_000);
     let net = warden::path("/config/net");
     let mut table = warden::table::<SMALL>();
     warden::lock(&mut table, now, &net, Depth::Zero, warden::secs(60));
@@ -363,7 +362,7 @@ fn w2_conflict_check(c: &mut Criterion) {
 /// W3 with `count` locks held in a table of `N` slots: (a) the holder's write to one of
 /// them, (b) a write beside them. `scale` is the same with 1000 locks.
 fn busy_table<const N: usize>(c: &mut Criterion, name: &'static str, count: usize) {
-    let now = Tick(1_000);
+    let now = lockwarden::Instant(1_000);
     let (table, tokens) = warden::held::<N>(count, "s", now, warden::secs(60));
     let (ls, dtokens) = peer::held(count, "s", Duration::from_secs(60));
     let s17 = warden::path("/config/s17");
@@ -411,7 +410,7 @@ fn busy_table<const N: usize>(c: &mut Criterion, name: &'static str, count: usiz
 }
 
 fn w4_depth_infinity(c: &mut Criterion) {
-    let now = Tick(1_000);
+    let now = lockwarden::Instant(1_000);
     let config = warden::path("/config");
     let wifi = warden::path("/config/net/wifi");
     let mut table = warden::table::<SMALL>();
@@ -476,8 +475,8 @@ type Expiry<'p> = (
 /// (a) a depth-0 write beside the expired locks; (b) a DELETE of `/config`, the
 /// collection that holds them all.
 fn w5_expiry(c: &mut Criterion) {
-    let t0 = Tick(1_000);
-    let later = Tick(t0.0 + 2 * HZ);
+    let t0 = lockwarden::Instant(1_000);
+    let later = lockwarden::Instant(t0.0 + 2 * HZ);
     let other = warden::path("/config/other");
     let config = warden::path("/config");
     let (dother, dconfig) = (peer::path("/config/other"), peer::path("/config"));

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
 use lockwarden::sync::{CsLockTable, SharedLockTable, SpinLockTable};
-use lockwarden::{Access, LockError, LockRequest, Path, Policy, Tick, WriteError};
+use lockwarden::{Access, Instant, LockError, LockRequest, Path, Policy, WriteError};
 
 static CS_TABLE: CsLockTable<64, 32, 16> =
     CsLockTable::new(Policy::new(1000).with_max_locks_per_principal(64));
@@ -30,7 +30,7 @@ fn exactly_one_winner_per_path(
                     let path: Path<32> = Path::new(&format!("/config/s{}", round % 16)).unwrap();
                     let owner = format!("w{worker}");
                     let req = LockRequest::exclusive(&path, &owner);
-                    match table.with(|t| t.lock(Tick(0), &req)) {
+                    match table.with(|t| t.lock(Instant(0), &req)) {
                         Ok(_) => {
                             granted.fetch_add(1, Ordering::Relaxed);
                         }
@@ -41,7 +41,7 @@ fn exactly_one_winner_per_path(
                         Err(e) => panic!("unexpected refusal: {e}"),
                     }
                     let write =
-                        table.with(|t| t.authorize(Tick(0), &path, Access::Resource, &[], None));
+                        table.with(|t| t.authorize(Instant(0), &path, Access::Resource, &[], None));
                     assert!(matches!(write, Err(WriteError::Locked(_))));
                 }
             });
@@ -49,7 +49,7 @@ fn exactly_one_winner_per_path(
     });
     assert_eq!(granted.load(Ordering::Relaxed), 16);
     assert_eq!(refused.load(Ordering::Relaxed), 8 * 200 - 16);
-    assert_eq!(table.with(|t| t.len(Tick(0))), 16);
+    assert_eq!(table.with(|t| t.len(Instant(0))), 16);
 }
 
 #[test]
@@ -74,8 +74,8 @@ fn try_with_refuses_while_another_thread_holds_the_spin_table() {
         })
     });
     held_rx.recv().unwrap();
-    assert_eq!(TABLE.try_with(|t| t.len(Tick(0))), None);
+    assert_eq!(TABLE.try_with(|t| t.len(Instant(0))), None);
     release_tx.send(()).unwrap();
     holder.join().unwrap();
-    assert_eq!(TABLE.try_with(|t| t.len(Tick(0))), Some(0));
+    assert_eq!(TABLE.try_with(|t| t.len(Instant(0))), Some(0));
 }

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use lockwarden::http::{Disclosure, Method, Request, check};
-use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Scope, Tick};
+use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Scope, Instant};
 
 const METHODS: [&[u8]; 8] = [
     b"PUT",
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     table.seed_tokens([1; 16]);
     let root = Path::new("/a").unwrap();
     let _ = table.lock(
-        Tick(0),
+        Instant(0),
         &LockRequest::shared(&root, "o").depth(Depth::Infinity),
     );
     let mut req = Request::new(Method::parse(method), target)
@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     if selector.get(1).is_some_and(|b| b & 2 == 2) {
         req = req.lockinfo(Scope::Exclusive, std::str::from_utf8(next()).unwrap_or("x"));
     }
-    let outcome = check(&mut table, Tick(5), &req);
+    let outcome = check(&mut table, Instant(5), &req);
     let mut buf = [0u8; 2048];
     let _ = outcome.response_into(&mut buf, Disclosure::default());
 });

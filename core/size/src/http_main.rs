@@ -11,7 +11,7 @@ mod http_probe;
 use core::hint::black_box;
 
 use lockwarden::sync::{CsLockTable, SharedLockTable};
-use lockwarden::{Policy, Tick};
+use lockwarden::{Policy, Instant};
 
 static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::unconfigured();
 
@@ -28,15 +28,15 @@ fn main() -> ! {
         TABLE.with(|table| {
             // The whole table API too, so that the difference to the table probe is the
             // protocol layer alone.
-            table_probe::exercise(table, Tick(now));
+            table_probe::exercise(table, Instant(now));
             for i in 0..http_probe::REQUESTS {
                 let request = http_probe::request(i);
-                let n = http_probe::answer(table, Tick(now), &request, &mut buf);
+                let n = http_probe::answer(table, Instant(now), &request, &mut buf);
                 black_box(buf.get(..n));
             }
             #[cfg(feature = "http-full")]
             {
-                let n = http_probe::discovery(table, Tick(now), &mut buf);
+                let n = http_probe::discovery(table, Instant(now), &mut buf);
                 black_box(buf.get(..n));
             }
         });

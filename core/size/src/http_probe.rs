@@ -5,7 +5,7 @@
 use core::hint::black_box;
 
 use lockwarden::http::{Disclosure, Method, Request, check};
-use lockwarden::{LockTable, Scope, Tick};
+use lockwarden::{LockTable, Scope, Instant};
 
 /// The table type of the probes.
 pub type Table = LockTable<{ crate::common::SLOTS }>;
@@ -75,7 +75,7 @@ pub fn request(i: usize) -> Request<'static> {
 
 /// Checks `request` and writes its answer into `buf`; the length written, or 0.
 #[inline(never)]
-pub fn answer(table: &mut Table, now: Tick, request: &Request<'_>, buf: &mut [u8]) -> usize {
+pub fn answer(table: &mut Table, now: Instant, request: &Request<'_>, buf: &mut [u8]) -> usize {
     let outcome = check(table, now, request);
     outcome
         .response_into(buf, Disclosure { owner: black_box(true) })
@@ -86,7 +86,7 @@ pub fn answer(table: &mut Table, now: Tick, request: &Request<'_>, buf: &mut [u8
 #[cfg(feature = "http-full")]
 #[allow(dead_code)] // the stack probe answers requests only
 #[inline(never)]
-pub fn discovery(table: &Table, now: Tick, buf: &mut [u8]) -> usize {
+pub fn discovery(table: &Table, now: Instant, buf: &mut [u8]) -> usize {
     use lockwarden::Path;
     use lockwarden::http::{SliceWriter, write_lockdiscovery};
     let Ok(path) = Path::<64>::new(black_box("/config/network/wifi")) else {

@@ -4,11 +4,11 @@
 
 use core::hint::black_box;
 
-use lockwarden::{Access, Depth, LockRequest, LockTable, LockToken, Path, Tick, Ticks, Timeout};
+use lockwarden::{Access, Depth, LockRequest, LockTable, LockToken, Path, Instant, Duration, Timeout};
 
 /// One round of every table operation at `now`.
 #[inline(never)]
-pub fn exercise(table: &mut LockTable<{ crate::common::SLOTS }>, now: Tick) {
+pub fn exercise(table: &mut LockTable<{ crate::common::SLOTS }>, now: Instant) {
     let (Ok(net), Ok(wifi)) = (
         Path::<64>::new(black_box("/config/network")),
         Path::<64>::from_bytes(black_box(b"/config/network/wifi")),
@@ -20,7 +20,7 @@ pub fn exercise(table: &mut LockTable<{ crate::common::SLOTS }>, now: Tick) {
         .principal(black_box("alice"));
     let granted = black_box(table.lock(now, &exclusive));
     let shared = LockRequest::shared(&wifi, black_box("tool"))
-        .timeout(Timeout::Finite(Ticks(black_box(5_000))));
+        .timeout(Timeout::Finite(Duration(black_box(5_000))));
     keep(table.lock(now, &shared));
     let submitted = match &granted {
         Ok(g) => [g.token],

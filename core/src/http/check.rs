@@ -10,7 +10,7 @@ use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, Path
 use crate::lock::{Depth, LockRequest, Scope};
 use crate::path::{Path, PathError};
 use crate::table::{Access, Granted, LockTable, RefreshError};
-use crate::tick::{Tick, Timeout};
+use crate::tick::{Instant, Timeout};
 use crate::token::LockToken;
 
 /// The `lockinfo` body of a `LOCK` that creates a lock (RFC 4918 §14.11), as the
@@ -208,7 +208,7 @@ impl<'a> Request<'a> {
 /// # Examples
 ///
 /// ```
-/// use lockwarden::{LockTable, Policy, Scope, Tick};
+/// use lockwarden::{LockTable, Policy, Scope, Instant};
 /// use lockwarden::http::{check, Disclosure, Method, Outcome, Request};
 ///
 /// let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
@@ -218,11 +218,11 @@ impl<'a> Request<'a> {
 /// let lock = Request::new(Method::Lock, b"/config")
 ///     .header("Timeout", b"Second-60")
 ///     .lockinfo(Scope::Exclusive, "alice's laptop");
-/// let Outcome::Granted { lock: held, .. } = check(&mut table, Tick(0), &lock) else { panic!() };
+/// let Outcome::Granted { lock: held, .. } = check(&mut table, Instant(0), &lock) else { panic!() };
 ///
 /// // A plain HTTP client without the token is refused with 423 and problem+json.
 /// let put = Request::new(Method::Put, b"/config/network");
-/// let outcome = check(&mut table, Tick(1000), &put);
+/// let outcome = check(&mut table, Instant(1000), &put);
 /// assert_eq!(outcome.status(), (423, "Locked"));
 /// let mut buf = [0u8; 1024];
 /// let n = outcome.body_into(&mut buf, Disclosure::default()).unwrap();
@@ -232,11 +232,11 @@ impl<'a> Request<'a> {
 /// // With the token in an If header, the write may proceed.
 /// let if_value = format!("(<{}>)", held.token);
 /// let put = put.header("If", if_value.as_bytes());
-/// assert!(check(&mut table, Tick(1000), &put).is_allowed());
+/// assert!(check(&mut table, Instant(1000), &put).is_allowed());
 /// ```
 pub fn check<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
+    now: Instant,
     request: &Request<'_>,
 ) -> Outcome<P, O> {
     let format = BodyFormat::negotiate(request.method, request.accept);
@@ -263,7 +263,7 @@ macro_rules! attempt {
 
 struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize> {
     table: &'t LockTable<N, P, O>,
-    now: Tick,
+    now: Instant,
     target: &'r Path<P>,
     etag: Option<&'r str>,
     destination: Option<&'r Path<P>>,
@@ -327,7 +327,7 @@ fn canonical<const P: usize>(
 #[inline(never)]
 fn decide<const N: usize, const P: usize, const O: usize>(
     table: &mut LockTable<N, P, O>,
-    now: Tick,
+    now: Instant,
     req: &Request<'_>,
     format: BodyFormat,
 ) -> Outcome<P, O> {
@@ -376,7 +376,7 @@ fn decide<const N: usize, const P: usize, const O: usize>(
 /// canonical path, the tokens it submits and the body format of its answer.
 struct Stage<'r, 'a, const P: usize> {
     req: &'r Request<'a>,
-    now: Tick,
+    now: Instant,
     path: &'r Path<P>,
     /// The tokens the `If` header names (RFC 4918 §10.4.1).
     submitted: NamedTokens<'a>,
@@ -420,7 +420,7 @@ impl<const P: usize> Stage<'_, '_, P> {
 #[inline(never)]
 fn evaluate_if<const N: usize, const P: usize, const O: usize>(
     table: &LockTable<N, P, O>,
-    now: Tick,
+    now: Instant,
     req: &Request<'_>,
     path: &Path<P>,
     destination: Option<&Path<P>>,

@@ -9,7 +9,7 @@
 use core::fmt;
 
 use crate::lock::Depth;
-use crate::tick::{Ticks, Timeout};
+use crate::tick::{Duration, Timeout};
 use crate::token::LockToken;
 
 /// Space and horizontal tab, the optional whitespace of RFC 9110 §5.6.3.
@@ -216,14 +216,14 @@ impl TimeType {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Ticks, Timeout};
+    /// use lockwarden::{Duration, Timeout};
     /// use lockwarden::http::TimeType;
-    /// assert_eq!(TimeType::Seconds(60).to_timeout(1000), Timeout::Finite(Ticks(60_000)));
-    /// assert_eq!(TimeType::Seconds(u32::MAX).to_timeout(1000), Timeout::Finite(Ticks(u32::MAX)));
+    /// assert_eq!(TimeType::Seconds(60).to_timeout(1000), Timeout::Finite(Duration(60_000)));
+    /// assert_eq!(TimeType::Seconds(u32::MAX).to_timeout(1000), Timeout::Finite(Duration(u32::MAX)));
     /// ```
     pub const fn to_timeout(self, tick_hz: u32) -> Timeout {
         match self {
-            TimeType::Seconds(s) => Timeout::Finite(Ticks::from_secs(s as u64, tick_hz)),
+            TimeType::Seconds(s) => Timeout::Finite(Duration::from_secs(s as u64, tick_hz)),
             TimeType::Infinite => Timeout::Infinite,
         }
     }
@@ -565,7 +565,7 @@ mod tests {
         assert_eq!(parse_timeout(&long), Ok(TimeType::Seconds(u32::MAX)));
         assert_eq!(
             TimeType::Seconds(u32::MAX).to_timeout(u32::MAX),
-            Timeout::Finite(Ticks(u32::MAX))
+            Timeout::Finite(Duration(u32::MAX))
         );
         assert_eq!(TimeType::Infinite.to_timeout(1000), Timeout::Infinite);
     }

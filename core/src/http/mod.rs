@@ -15,7 +15,7 @@
 //! A firmware server adds locking with one call per request:
 //!
 //! ```
-//! use lockwarden::{LockTable, Policy, Tick};
+//! use lockwarden::{LockTable, Policy, Instant};
 //! use lockwarden::http::{check, Disclosure, Method, Request};
 //!
 //! let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
@@ -25,7 +25,7 @@
 //! for (name, value) in headers {
 //!     request = request.header(name, value);
 //! }
-//! let outcome = check(&mut table, Tick(0), &request);
+//! let outcome = check(&mut table, Instant(0), &request);
 //! if !outcome.is_allowed() {
 //!     let mut buf = [0u8; 1024];
 //!     let n = outcome.response_into(&mut buf, Disclosure::default()).unwrap();

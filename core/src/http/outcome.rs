@@ -15,7 +15,7 @@ use super::method::Method;
 use crate::lock::{Conflict, Depth, Scope};
 use crate::path::{Path, PathError};
 use crate::table::{LockError, RefreshError, UnlockError, WriteError};
-use crate::tick::{Ticks, Timeout};
+use crate::tick::{Duration, Timeout};
 use crate::token::LockToken;
 
 /// When a lock expires, in whole seconds from the request, rounded up.
@@ -35,9 +35,9 @@ impl Expiry {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Ticks, Timeout};
+    /// use lockwarden::{Duration, Timeout};
     /// use lockwarden::http::Expiry;
-    /// assert_eq!(Expiry::from_timeout(Timeout::Finite(Ticks(1001)), 1000), Expiry::InSeconds(2));
+    /// assert_eq!(Expiry::from_timeout(Timeout::Finite(Duration(1001)), 1000), Expiry::InSeconds(2));
     /// assert_eq!(Expiry::from_timeout(Timeout::Infinite, 1000), Expiry::Never);
     /// ```
     pub const fn from_timeout(remaining: Timeout, tick_hz: u32) -> Expiry {
@@ -355,10 +355,10 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockError, Path, Ticks};
+    /// use lockwarden::{LockError, Path, Duration};
     /// use lockwarden::http::{Expiry, Refusal};
     /// let path: Path<64> = Path::new("/config").unwrap();
-    /// let full = LockError::<64, 64>::TableFull { retry_after: Some(Ticks(1500)) };
+    /// let full = LockError::<64, 64>::TableFull { retry_after: Some(Duration(1500)) };
     /// let refusal = Refusal::of_lock(full, &path, 1000);
     /// assert_eq!(refusal, Refusal::TableFull { retry_after: Expiry::InSeconds(2) });
     /// assert_eq!(refusal.meaning().status, 503);
@@ -366,7 +366,7 @@ impl<const P: usize, const O: usize> Refusal<P, O> {
     #[inline(never)]
     pub fn of_lock(error: LockError<P, O>, path: &Path<P>, tick_hz: u32) -> Self {
         // Until the earliest lock expires.
-        let wait = |t: Option<Ticks>| {
+        let wait = |t: Option<Duration>| {
             Expiry::from_timeout(t.map_or(Timeout::Infinite, Timeout::Finite), tick_hz)
         };
         match error {

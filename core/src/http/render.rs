@@ -632,8 +632,8 @@ fn held_activelock<const P: usize, const O: usize>(
 /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
 /// table.seed_tokens([7; 16]);
 /// let p = Path::new("/config").unwrap();
-/// table.lock(Tick(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
-/// let lock = table.locks(Tick(0)).next().unwrap();
+/// table.lock(Instant(0), &LockRequest::exclusive(&p, "me").principal("alice")).unwrap();
+/// let lock = table.locks(Instant(0)).next().unwrap();
 /// assert!(may_see_token(&lock, Some("alice")));
 /// assert!(!may_see_token(&lock, Some("bob")));
 /// assert!(!may_see_token(&lock, None));
@@ -659,14 +659,14 @@ pub fn may_see_token<const P: usize>(lock: &ActiveLock<'_, P>, viewer: Option<&s
 /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
 /// table.seed_tokens([7; 16]);
 /// let p = Path::new("/config").unwrap();
-/// table.lock(Tick(0), &LockRequest::exclusive(&p, "alice &amp; co").principal("alice")).unwrap();
+/// table.lock(Instant(0), &LockRequest::exclusive(&p, "alice &amp; co").principal("alice")).unwrap();
 /// let mut xml = String::new();
-/// write_lockdiscovery(&mut xml, table.locks_covering(Tick(500), &p), 1000, Some("bob"), Disclosure::default()).unwrap();
+/// write_lockdiscovery(&mut xml, table.locks_covering(Instant(500), &p), 1000, Some("bob"), Disclosure::default()).unwrap();
 /// assert!(xml.contains("<D:owner>alice &amp; co</D:owner>"));
 /// assert!(xml.contains("<D:timeout>Second-180</D:timeout>"));
 /// assert!(!xml.contains("urn:uuid"));
 /// let mut hidden = String::new();
-/// write_lockdiscovery(&mut hidden, table.locks(Tick(500)), 1000, Some("bob"), Disclosure { owner: false }).unwrap();
+/// write_lockdiscovery(&mut hidden, table.locks(Instant(500)), 1000, Some("bob"), Disclosure { owner: false }).unwrap();
 /// assert!(!hidden.contains("owner"));
 /// ```
 #[cfg(feature = "http-full")]
@@ -703,9 +703,9 @@ pub fn write_lockdiscovery<'t, const P: usize>(
 /// # Examples
 ///
 /// ```
-/// use lockwarden::{Ticks, Timeout};
+/// use lockwarden::{Duration, Timeout};
 /// use lockwarden::http::TimeoutValue;
-/// assert_eq!(TimeoutValue(Timeout::Finite(Ticks(1500)), 1000).to_string(), "Second-2");
+/// assert_eq!(TimeoutValue(Timeout::Finite(Duration(1500)), 1000).to_string(), "Second-2");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TimeoutValue(pub Timeout, pub u32);

@@ -75,7 +75,7 @@ impl ModelLock {
         match self.timeout {
             Timeout::Infinite => Timeout::Infinite,
             Timeout::Finite(d) => {
-                Timeout::Finite(Ticks((self.granted + u64::from(d.0) - t) as u32))
+                Timeout::Finite(Duration((self.granted + u64::from(d.0) - t) as u32))
             }
         }
     }
@@ -228,9 +228,9 @@ fn policy() -> impl Strategy<Value = Policy> {
     (any::<bool>(), 1u16..4).prop_map(|(infinite, quota)| {
         let p = Policy {
             tick_hz: 1,
-            default_timeout: Ticks(50),
-            max_timeout: Ticks(100),
-            infinite: Timeout::Finite(Ticks(100)),
+            default_timeout: Duration(50),
+            max_timeout: Duration(100),
+            infinite: Timeout::Finite(Duration(100)),
             max_locks_per_principal: quota,
         };
         if infinite { p.with_infinite_locks() } else { p }
@@ -253,7 +253,7 @@ fn lock_step(
     model: &mut Model,
     issued: &mut Vec<LockToken>,
     t: u64,
-    now: Tick,
+    now: Instant,
     path: usize,
     shared: bool,
     infinity: bool,
@@ -278,7 +278,7 @@ fn lock_step(
         if s == u32::MAX {
             Timeout::Infinite
         } else {
-            Timeout::Finite(Ticks(s))
+            Timeout::Finite(Duration(s))
         }
     });
     let req = LockRequest {
@@ -382,7 +382,7 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
     };
 
     for op in ops {
-        let now = Tick(START.wrapping_add(t as u32));
+        let now = Instant(START.wrapping_add(t as u32));
         match op {
             Op::Lock {
                 path,
@@ -434,7 +434,7 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
                     if s == u32::MAX {
                         Timeout::Infinite
                     } else {
-                        Timeout::Finite(Ticks(s))
+                        Timeout::Finite(Duration(s))
                     }
                 });
                 let got = table.refresh(
@@ -583,7 +583,7 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
         }
         model.locks.retain(|l| l.live(t));
         table.check_invariants();
-        table.check_order(Tick(START.wrapping_add(t as u32)));
+        table.check_order(Instant(START.wrapping_add(t as u32)));
     }
     Ok(())
 }

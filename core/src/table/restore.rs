@@ -16,18 +16,22 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick};
+    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant};
     /// let mut granting: LockTable<4> = LockTable::new(Policy::new(1000));
     /// granting.seed_tokens([3; 16]);
     /// let p = Path::new("/config").unwrap();
-    /// let g = granting.lock(Tick(0), &LockRequest::exclusive(&p, "me")).unwrap();
+    /// let g = granting.lock(Instant(0), &LockRequest::exclusive(&p, "me")).unwrap();
     ///
     /// let mut copy: LockTable<4> = LockTable::new(Policy::new(1000));
-    /// let listed = granting.locks(Tick(500)).next().unwrap();
-    /// copy.restore(Tick(7), &listed).unwrap();
-    /// assert_eq!(copy.find(Tick(7), &p, &g.token).unwrap().remaining, listed.remaining);
+    /// let listed = granting.locks(Instant(500)).next().unwrap();
+    /// copy.restore(Instant(7), &listed).unwrap();
+    /// assert_eq!(copy.find(Instant(7), &p, &g.token).unwrap().remaining, listed.remaining);
     /// ```
-    pub fn restore(&mut self, now: Tick, lock: &ActiveLock<'_, P>) -> Result<(), LockError<P, O>> {
+    pub fn restore(
+        &mut self,
+        now: Instant,
+        lock: &ActiveLock<'_, P>,
+    ) -> Result<(), LockError<P, O>> {
         let mut owner = heapless::String::new();
         owner
             .push_str(lock.owner)
@@ -35,18 +39,19 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         if lock.principal.is_some_and(|p| p.len() > MAX_PRINCIPAL_LEN) {
             return Err(LockError::PrincipalTooLong);
         }
-        // Finite times are clamped to what the table keeps (`Ticks::MAX_TIMEOUT`): a
+        // Finite times are clamped to what the table keeps (`Duration::MAX_TIMEOUT`): a
         // store may hand back any value.
         let clamp = |t: Timeout| match t {
-            Timeout::Finite(t) => Timeout::Finite(t.min(Ticks::MAX_TIMEOUT)),
+            Timeout::Finite(t) => Timeout::Finite(t.min(Duration::MAX_TIMEOUT)),
             Timeout::Infinite => Timeout::Infinite,
         };
         // Granted as long before `now` as the lock has used of its timeout.
         let (granted, timeout) = match (clamp(lock.timeout), clamp(lock.remaining)) {
-            (_, Timeout::Finite(Ticks(0))) => return Ok(()),
-            (Timeout::Finite(t), Timeout::Finite(left)) if left.0 <= t.0 => {
-                (Tick(now.0.wrapping_sub(t.0 - left.0)), Timeout::Finite(t))
-            }
+            (_, Timeout::Finite(Duration(0))) => return Ok(()),
+            (Timeout::Finite(t), Timeout::Finite(left)) if left.0 <= t.0 => (
+                Instant(now.0.wrapping_sub(t.0 - left.0)),
+                Timeout::Finite(t),
+            ),
             (_, remaining) => (now, remaining),
         };
         if self.live(now).any(|(_, slot)| slot.token == lock.token) {
@@ -81,58 +86,58 @@ mod tests {
         let lock = LockRequest::exclusive(&path, "alice")
             .depth(Depth::Infinity)
             .principal("alice")
-            .timeout(Timeout::Finite(Ticks(60_000)));
-        table.lock(Tick(0), &lock).unwrap();
+            .timeout(Timeout::Finite(Duration(60_000)));
+        table.lock(Instant(0), &lock).unwrap();
         (table, path)
     }
 
     #[test]
     fn a_restored_lock_refuses_what_the_granting_table_refuses_and_expires_with_its_time_left() {
         let (original, _) = granting();
-        let listed = original.locks(Tick(20_000)).next().unwrap();
+        let listed = original.locks(Instant(20_000)).next().unwrap();
         let mut copy = Table::new(Policy::new(1000));
         // Another clock: the copy's now is unrelated to the original's.
-        copy.restore(Tick(u32::MAX - 5), &listed).unwrap();
+        copy.restore(Instant(u32::MAX - 5), &listed).unwrap();
         let wifi = Path::new("/config/wifi").unwrap();
-        let in_copy = copy.authorize(Tick(u32::MAX - 5), &wifi, Access::Resource, &[], None);
-        let in_original = original.authorize(Tick(20_000), &wifi, Access::Resource, &[], None);
+        let in_copy = copy.authorize(Instant(u32::MAX - 5), &wifi, Access::Resource, &[], None);
+        let in_original = original.authorize(Instant(20_000), &wifi, Access::Resource, &[], None);
         assert_eq!(in_copy, in_original);
-        let lock = copy.locks(Tick(u32::MAX - 5)).next().unwrap();
-        assert_eq!(lock.timeout, Timeout::Finite(Ticks(60_000)));
-        assert_eq!(lock.remaining, Timeout::Finite(Ticks(40_000)));
+        let lock = copy.locks(Instant(u32::MAX - 5)).next().unwrap();
+        assert_eq!(lock.timeout, Timeout::Finite(Duration(60_000)));
+        assert_eq!(lock.remaining, Timeout::Finite(Duration(40_000)));
         assert_eq!(lock.principal, Some("alice"));
-        assert_eq!(copy.len(Tick(u32::MAX - 5) + Ticks(39_999)), 1);
-        assert_eq!(copy.len(Tick(u32::MAX - 5) + Ticks(40_000)), 0);
+        assert_eq!(copy.len(Instant(u32::MAX - 5) + Duration(39_999)), 1);
+        assert_eq!(copy.len(Instant(u32::MAX - 5) + Duration(40_000)), 0);
     }
 
     #[test]
     fn a_lock_without_time_left_or_already_held_is_not_restored() {
         let (original, _) = granting();
-        let listed = original.locks(Tick(0)).next().unwrap();
+        let listed = original.locks(Instant(0)).next().unwrap();
         let mut copy = Table::new(Policy::new(1000));
         let spent = ActiveLock {
-            remaining: Timeout::Finite(Ticks(0)),
+            remaining: Timeout::Finite(Duration(0)),
             ..listed
         };
-        copy.restore(Tick(0), &spent).unwrap();
-        assert_eq!(copy.len(Tick(0)), 0);
-        copy.restore(Tick(0), &listed).unwrap();
-        copy.restore(Tick(0), &listed).unwrap();
-        assert_eq!(copy.len(Tick(0)), 1);
+        copy.restore(Instant(0), &spent).unwrap();
+        assert_eq!(copy.len(Instant(0)), 0);
+        copy.restore(Instant(0), &listed).unwrap();
+        copy.restore(Instant(0), &listed).unwrap();
+        assert_eq!(copy.len(Instant(0)), 1);
     }
 
     #[test]
     fn restoring_into_a_full_table_says_so() {
         let (original, _) = granting();
-        let listed = original.locks(Tick(0)).next().unwrap();
+        let listed = original.locks(Instant(0)).next().unwrap();
         let mut copy: LockTable<1, 32, 16> = LockTable::new(Policy::new(1000));
-        copy.restore(Tick(0), &listed).unwrap();
+        copy.restore(Instant(0), &listed).unwrap();
         let other = ActiveLock {
             token: LockToken::from_bytes([1; 16]),
             ..listed
         };
         assert!(matches!(
-            copy.restore(Tick(0), &other),
+            copy.restore(Instant(0), &other),
             Err(LockError::TableFull { .. })
         ));
     }
@@ -144,22 +149,22 @@ mod tests {
         for (i, who) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
             let path = Path::new(&std::format!("/r{i}")).unwrap();
             let lock = LockRequest::exclusive(&path, "o").principal(who);
-            original.lock(Tick(0), &lock).unwrap();
+            original.lock(Instant(0), &lock).unwrap();
         }
         let path = Path::new("/anon").unwrap();
         original
-            .lock(Tick(0), &LockRequest::exclusive(&path, "o"))
+            .lock(Instant(0), &LockRequest::exclusive(&path, "o"))
             .unwrap();
         let mut copy: LockTable<16, 32, 16> = LockTable::new(Policy::new(1000));
-        for lock in original.locks(Tick(1)) {
-            copy.restore(Tick(1), &lock).unwrap();
-            let back = copy.find(Tick(1), lock.root, &lock.token).unwrap();
+        for lock in original.locks(Instant(1)) {
+            copy.restore(Instant(1), &lock).unwrap();
+            let back = copy.find(Instant(1), lock.root, &lock.token).unwrap();
             assert_eq!(back.principal, lock.principal);
             assert_eq!(back.remaining, lock.remaining);
             copy.check_invariants();
         }
         let listed = original
-            .locks(Tick(1))
+            .locks(Instant(1))
             .find(|l| l.principal == Some("h"))
             .unwrap();
         // A ninth principal does not fit; the copy is unchanged.
@@ -169,37 +174,37 @@ mod tests {
             ..listed
         };
         assert_eq!(
-            copy.restore(Tick(1), &ninth),
+            copy.restore(Instant(1), &ninth),
             Err(LockError::TooManyPrincipals {
-                retry_after: Some(Ticks(179_999))
+                retry_after: Some(Duration(179_999))
             })
         );
-        assert_eq!(copy.len(Tick(1)), 9);
+        assert_eq!(copy.len(Instant(1)), 9);
         copy.check_invariants();
         // Another lock of a listed principal is restored.
         let again = ActiveLock {
             token: LockToken::from_bytes([0xee; 16]),
             ..listed
         };
-        copy.restore(Tick(1), &again).unwrap();
-        assert_eq!(copy.locks_held_by(Tick(1), "h").count(), 2);
+        copy.restore(Instant(1), &again).unwrap();
+        assert_eq!(copy.locks_held_by(Instant(1), "h").count(), 2);
         copy.check_invariants();
     }
 
     #[test]
     fn a_restored_timeout_is_kept_below_the_infinite_mark() {
         let (original, _) = granting();
-        let listed = original.locks(Tick(0)).next().unwrap();
+        let listed = original.locks(Instant(0)).next().unwrap();
         let mut copy = Table::new(Policy::new(1000));
         let odd = ActiveLock {
-            timeout: Timeout::Finite(Ticks(u32::MAX)),
-            remaining: Timeout::Finite(Ticks(u32::MAX - 10)),
+            timeout: Timeout::Finite(Duration(u32::MAX)),
+            remaining: Timeout::Finite(Duration(u32::MAX - 10)),
             ..listed
         };
-        copy.restore(Tick(0), &odd).unwrap();
-        let back = copy.locks(Tick(0)).next().unwrap();
-        assert_eq!(back.timeout, Timeout::Finite(Ticks::MAX_TIMEOUT));
-        assert_eq!(back.remaining, Timeout::Finite(Ticks::MAX_TIMEOUT));
-        assert_eq!(copy.next_expiry(Tick(0)), Some(Ticks::MAX_TIMEOUT));
+        copy.restore(Instant(0), &odd).unwrap();
+        let back = copy.locks(Instant(0)).next().unwrap();
+        assert_eq!(back.timeout, Timeout::Finite(Duration::MAX_TIMEOUT));
+        assert_eq!(back.remaining, Timeout::Finite(Duration::MAX_TIMEOUT));
+        assert_eq!(copy.next_expiry(Instant(0)), Some(Duration::MAX_TIMEOUT));
     }
 }

@@ -21,17 +21,17 @@ fn p(s: &str) -> Path<64> {
 }
 
 fn secs(n: u32) -> Timeout {
-    Timeout::Finite(Ticks(n * HZ))
+    Timeout::Finite(Duration(n * HZ))
 }
 
 fn lock_excl(t: &mut Table, now: u32, path: &str) -> Granted {
     let path = p(path);
-    t.lock(Tick(now), &LockRequest::exclusive(&path, "owner"))
+    t.lock(Instant(now), &LockRequest::exclusive(&path, "owner"))
         .unwrap()
 }
 
 fn write(t: &Table, now: u32, path: &str, tokens: &[LockToken]) -> Result<(), WriteError<64, 32>> {
-    t.authorize(Tick(now), &p(path), Access::Resource, tokens, None)
+    t.authorize(Instant(now), &p(path), Access::Resource, tokens, None)
 }
 
 fn is_locked(r: Result<(), WriteError<64, 32>>) -> bool {
@@ -47,7 +47,7 @@ fn an_exclusive_lock_conflicts_with_any_lock_on_the_same_resource() {
         LockRequest::exclusive(&path, "b"),
         LockRequest::shared(&path, "b"),
     ] {
-        assert!(matches!(t.lock(Tick(0), &req), Err(LockError::Conflict(c)) if c.root == path));
+        assert!(matches!(t.lock(Instant(0), &req), Err(LockError::Conflict(c)) if c.root == path));
     }
 }
 
@@ -55,10 +55,12 @@ fn an_exclusive_lock_conflicts_with_any_lock_on_the_same_resource() {
 fn shared_locks_coexist_but_exclude_an_exclusive_lock() {
     let mut t = table();
     let path = p("/config/net");
-    t.lock(Tick(0), &LockRequest::shared(&path, "a")).unwrap();
-    t.lock(Tick(0), &LockRequest::shared(&path, "b")).unwrap();
+    t.lock(Instant(0), &LockRequest::shared(&path, "a"))
+        .unwrap();
+    t.lock(Instant(0), &LockRequest::shared(&path, "b"))
+        .unwrap();
     assert!(matches!(
-        t.lock(Tick(0), &LockRequest::exclusive(&path, "c")),
+        t.lock(Instant(0), &LockRequest::exclusive(&path, "c")),
         Err(LockError::Conflict(c)) if c.scope == Scope::Shared
     ));
 }
@@ -69,14 +71,14 @@ fn a_depth_infinity_lock_covers_every_descendant() {
     let config = p("/config");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&config, "a").depth(Depth::Infinity),
         )
         .unwrap();
     assert!(is_locked(write(&t, 0, "/config/net/wifi", &[])));
     assert!(write(&t, 0, "/config/net/wifi", &[g.token]).is_ok());
     assert!(matches!(
-        t.lock(Tick(0), &LockRequest::shared(&p("/config/net"), "b")),
+        t.lock(Instant(0), &LockRequest::shared(&p("/config/net"), "b")),
         Err(LockError::Conflict(c)) if c.root == config && c.depth == Depth::Infinity
     ));
     assert!(write(&t, 0, "/configuration", &[]).is_ok());
@@ -90,7 +92,7 @@ fn a_depth_zero_lock_covers_only_its_root() {
     assert!(is_locked(write(&t, 0, "/config", &[])));
     assert!(write(&t, 0, "/config/net", &[]).is_ok());
     assert!(
-        t.lock(Tick(0), &LockRequest::exclusive(&p("/config/net"), "b"))
+        t.lock(Instant(0), &LockRequest::exclusive(&p("/config/net"), "b"))
             .is_ok()
     );
 }
@@ -99,7 +101,7 @@ fn a_depth_zero_lock_covers_only_its_root() {
 fn a_depth_zero_lock_on_a_collection_protects_its_membership() {
     let mut t = table();
     lock_excl(&mut t, 0, "/config");
-    let r = t.authorize(Tick(0), &p("/config"), Access::Membership, &[], None);
+    let r = t.authorize(Instant(0), &p("/config"), Access::Membership, &[], None);
     assert!(is_locked(r));
 }
 
@@ -109,23 +111,26 @@ fn a_new_depth_infinity_lock_conflicts_with_live_locks_below_it() {
     lock_excl(&mut t, 0, "/config/net/wifi");
     let config = p("/config");
     let r = t.lock(
-        Tick(0),
+        Instant(0),
         &LockRequest::shared(&config, "b").depth(Depth::Infinity),
     );
     assert!(matches!(r, Err(LockError::Conflict(c)) if c.root == p("/config/net/wifi")));
     // Depth 0 does not reach below.
-    assert!(t.lock(Tick(0), &LockRequest::shared(&config, "b")).is_ok());
+    assert!(
+        t.lock(Instant(0), &LockRequest::shared(&config, "b"))
+            .is_ok()
+    );
 }
 
 #[test]
 fn shared_locks_below_do_not_block_a_shared_depth_infinity_lock() {
     let mut t = table();
-    t.lock(Tick(0), &LockRequest::shared(&p("/config/net"), "a"))
+    t.lock(Instant(0), &LockRequest::shared(&p("/config/net"), "a"))
         .unwrap();
     let config = p("/config");
     assert!(
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::shared(&config, "b").depth(Depth::Infinity)
         )
         .is_ok()
@@ -146,8 +151,8 @@ fn a_write_needs_the_token_of_the_covering_lock() {
 fn one_token_of_a_set_of_shared_locks_is_enough() {
     let mut t = table();
     let net = p("/config/net");
-    let a = t.lock(Tick(0), &LockRequest::shared(&net, "a")).unwrap();
-    t.lock(Tick(0), &LockRequest::shared(&net, "b")).unwrap();
+    let a = t.lock(Instant(0), &LockRequest::shared(&net, "a")).unwrap();
+    t.lock(Instant(0), &LockRequest::shared(&net, "b")).unwrap();
     assert!(is_locked(write(&t, 0, "/config/net", &[])));
     assert!(write(&t, 0, "/config/net", &[a.token]).is_ok());
 }
@@ -158,13 +163,14 @@ fn a_subtree_write_needs_the_tokens_of_the_locks_inside_it() {
     let wifi = lock_excl(&mut t, 0, "/config/net/wifi");
     let time = lock_excl(&mut t, 0, "/config/time");
     let config = p("/config");
-    let del = |tokens: &[LockToken]| t.authorize(Tick(0), &config, Access::Subtree, tokens, None);
+    let del =
+        |tokens: &[LockToken]| t.authorize(Instant(0), &config, Access::Subtree, tokens, None);
     assert!(is_locked(del(&[])));
     assert!(is_locked(del(&[wifi.token])));
     assert!(del(&[wifi.token, time.token]).is_ok());
     // A plain write to the collection does not reach into it.
     assert!(
-        t.authorize(Tick(0), &config, Access::Resource, &[], None)
+        t.authorize(Instant(0), &config, Access::Resource, &[], None)
             .is_ok()
     );
 }
@@ -191,11 +197,11 @@ fn a_lock_with_a_principal_serves_that_principal_only() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&net, "a").principal("alice"),
         )
         .unwrap();
-    let now = Tick(1);
+    let now = Instant(1);
     assert_eq!(
         t.authorize(now, &net, Access::Resource, &[g.token], Some("bob")),
         Err(WriteError::Forbidden)
@@ -224,9 +230,11 @@ fn a_lock_with_a_principal_serves_that_principal_only() {
 fn an_anonymous_lock_serves_whoever_holds_its_token() {
     let mut t = table();
     let net = p("/config/net");
-    let g = t.lock(Tick(0), &LockRequest::exclusive(&net, "a")).unwrap();
+    let g = t
+        .lock(Instant(0), &LockRequest::exclusive(&net, "a"))
+        .unwrap();
     assert_eq!(
-        t.authorize(Tick(0), &net, Access::Resource, &[g.token], Some("bob")),
+        t.authorize(Instant(0), &net, Access::Resource, &[g.token], Some("bob")),
         Ok(())
     );
 }
@@ -237,15 +245,15 @@ fn an_expired_lock_blocks_nothing_even_before_it_is_purged() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&net, "a").timeout(secs(10)),
         )
         .unwrap();
     assert!(is_locked(write(&t, 9_999, "/config/net", &[])));
     assert!(write(&t, 10_000, "/config/net", &[]).is_ok());
-    assert!(t.find(Tick(10_000), &net, &g.token).is_none());
+    assert!(t.find(Instant(10_000), &net, &g.token).is_none());
     assert!(
-        t.lock(Tick(10_000), &LockRequest::exclusive(&net, "b"))
+        t.lock(Instant(10_000), &LockRequest::exclusive(&net, "b"))
             .is_ok()
     );
 }
@@ -256,17 +264,17 @@ fn expiry_is_correct_across_the_counter_wrap() {
     let net = p("/config/net");
     let start = u32::MAX - 5_000;
     t.lock(
-        Tick(start),
-        &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(10_000))),
+        Instant(start),
+        &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Duration(10_000))),
     )
     .unwrap();
     assert!(is_locked(write(&t, start, "/config/net", &[])));
     assert!(is_locked(write(&t, 4_998, "/config/net", &[])));
     assert!(write(&t, 4_999, "/config/net", &[]).is_ok());
-    assert_eq!(t.len(Tick(4_998)), 1);
-    assert_eq!(t.len(Tick(4_999)), 0);
+    assert_eq!(t.len(Instant(4_998)), 1);
+    assert_eq!(t.len(Instant(4_999)), 0);
     t.check_invariants();
-    t.check_order(Tick(4_998));
+    t.check_order(Instant(4_998));
 }
 
 #[test]
@@ -276,13 +284,13 @@ fn the_deadline_order_holds_across_the_wrap() {
     for (i, timeout) in [100u32, 30, 70, 10, 200].into_iter().enumerate() {
         let path = p(&std::format!("/s{i}"));
         let req = LockRequest::exclusive(&path, "a").timeout(secs(timeout));
-        t.lock(Tick(start.wrapping_add(i as u32)), &req).unwrap();
-        t.check_order(Tick(start.wrapping_add(i as u32)));
+        t.lock(Instant(start.wrapping_add(i as u32)), &req).unwrap();
+        t.check_order(Instant(start.wrapping_add(i as u32)));
     }
     t.check_invariants();
     assert_eq!(
-        t.next_expiry(Tick(start.wrapping_add(10))),
-        Some(Ticks(9_993))
+        t.next_expiry(Instant(start.wrapping_add(10))),
+        Some(Duration(9_993))
     );
 }
 
@@ -293,22 +301,22 @@ fn a_full_table_answers_the_time_until_a_slot_frees() {
     for i in 0..8u32 {
         let path = p(&std::format!("/s{i}"));
         t.lock(
-            Tick(i),
+            Instant(i),
             &LockRequest::exclusive(&path, "a").timeout(secs(10 + i)),
         )
         .unwrap();
     }
     let extra = p("/extra");
-    let r = t.lock(Tick(100), &LockRequest::exclusive(&extra, "a"));
+    let r = t.lock(Instant(100), &LockRequest::exclusive(&extra, "a"));
     assert_eq!(
         r,
         Err(LockError::TableFull {
-            retry_after: Some(Ticks(10_000 - 100))
+            retry_after: Some(Duration(10_000 - 100))
         })
     );
     // When the first lock expires, its slot is taken without a purge.
     assert!(
-        t.lock(Tick(10_000), &LockRequest::exclusive(&extra, "a"))
+        t.lock(Instant(10_000), &LockRequest::exclusive(&extra, "a"))
             .is_ok()
     );
     t.check_invariants();
@@ -321,17 +329,17 @@ fn a_table_full_of_infinite_locks_gives_no_retry_time() {
     for path in ["/a", "/b"] {
         let path = Path::new(path).unwrap();
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&path, "x").timeout(Timeout::Infinite),
         )
         .unwrap();
     }
     let c = Path::new("/c").unwrap();
     assert_eq!(
-        t.lock(Tick(0), &LockRequest::exclusive(&c, "x")),
+        t.lock(Instant(0), &LockRequest::exclusive(&c, "x")),
         Err(LockError::TableFull { retry_after: None })
     );
-    assert_eq!(t.next_expiry(Tick(0)), None);
+    assert_eq!(t.next_expiry(Instant(0)), None);
 }
 
 #[test]
@@ -340,7 +348,7 @@ fn one_principal_cannot_hold_more_than_its_quota() {
     for i in 0..3 {
         let path = p(&std::format!("/s{i}"));
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&path, "a").principal("alice"),
         )
         .unwrap();
@@ -348,19 +356,19 @@ fn one_principal_cannot_hold_more_than_its_quota() {
     let more = p("/more");
     assert_eq!(
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&more, "a").principal("alice")
         ),
         Err(LockError::QuotaExceeded)
     );
     assert!(
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&more, "b").principal("bob")
         )
         .is_ok()
     );
-    assert_eq!(t.locks_held_by(Tick(0), "alice").count(), 3);
+    assert_eq!(t.locks_held_by(Instant(0), "alice").count(), 3);
 }
 
 #[test]
@@ -369,7 +377,7 @@ fn expired_locks_do_not_count_against_the_quota() {
     for i in 0..3 {
         let path = p(&std::format!("/s{i}"));
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&path, "a")
                 .principal("alice")
                 .timeout(secs(1)),
@@ -379,7 +387,7 @@ fn expired_locks_do_not_count_against_the_quota() {
     let more = p("/more");
     assert!(
         t.lock(
-            Tick(HZ),
+            Instant(HZ),
             &LockRequest::exclusive(&more, "a").principal("alice")
         )
         .is_ok()
@@ -393,19 +401,21 @@ fn requested_timeouts_are_clamped_by_the_policy() {
     let (a, b, c) = (p("/a"), p("/b"), p("/c"));
     let long = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&a, "x").timeout(secs(1_000_000)),
         )
         .unwrap();
     assert_eq!(long.timeout, secs(60));
     let inf = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&b, "x").timeout(Timeout::Infinite),
         )
         .unwrap();
     assert_eq!(inf.timeout, secs(60));
-    let default = t.lock(Tick(0), &LockRequest::exclusive(&c, "x")).unwrap();
+    let default = t
+        .lock(Instant(0), &LockRequest::exclusive(&c, "x"))
+        .unwrap();
     assert_eq!(default.timeout, secs(60));
 }
 
@@ -415,13 +425,13 @@ fn a_refresh_restarts_the_timeout_from_now() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&net, "a").timeout(secs(10)),
         )
         .unwrap();
     let r = t
         .refresh(
-            Tick(9_000),
+            Instant(9_000),
             &p("/config/net/"),
             &g.token,
             None,
@@ -432,7 +442,7 @@ fn a_refresh_restarts_the_timeout_from_now() {
     assert!(is_locked(write(&t, 18_999, "/config/net", &[])));
     assert!(write(&t, 19_000, "/config/net", &[]).is_ok());
     assert_eq!(
-        t.refresh(Tick(19_000), &net, &g.token, None, None),
+        t.refresh(Instant(19_000), &net, &g.token, None, None),
         Err(RefreshError::NoSuchLock)
     );
     t.check_invariants();
@@ -444,12 +454,14 @@ fn a_refresh_without_a_timeout_keeps_the_granted_timeout() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&net, "a").timeout(secs(600)),
         )
         .unwrap();
     // Not the policy's default (180 s): the lock's own 600 s, counted from the refresh.
-    let r = t.refresh(Tick(5_000), &net, &g.token, None, None).unwrap();
+    let r = t
+        .refresh(Instant(5_000), &net, &g.token, None, None)
+        .unwrap();
     assert_eq!(r.timeout, secs(600));
     assert!(is_locked(write(&t, 604_999, "/config/net", &[])));
     assert!(write(&t, 605_000, "/config/net", &[]).is_ok());
@@ -462,19 +474,19 @@ fn a_lock_asked_for_zero_seconds_is_granted_one_second_not_born_expired() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
-            &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Ticks(0))),
+            Instant(0),
+            &LockRequest::exclusive(&net, "a").timeout(Timeout::Finite(Duration(0))),
         )
         .unwrap();
     assert_eq!(g.timeout, secs(1));
     assert!(is_locked(write(&t, 999, "/config/net", &[])));
     let r = t
         .refresh(
-            Tick(500),
+            Instant(500),
             &net,
             &g.token,
             None,
-            Some(Timeout::Finite(Ticks(0))),
+            Some(Timeout::Finite(Duration(0))),
         )
         .unwrap();
     assert_eq!(r.timeout, secs(1));
@@ -487,26 +499,26 @@ fn a_refresh_or_unlock_needs_a_path_within_the_lock() {
     let config = p("/config");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&config, "a").depth(Depth::Infinity),
         )
         .unwrap();
     assert_eq!(
-        t.unlock(Tick(0), &p("/other"), &g.token, None),
+        t.unlock(Instant(0), &p("/other"), &g.token, None),
         Err(UnlockError::NoSuchLock)
     );
     assert!(
-        t.refresh(Tick(0), &p("/config/net"), &g.token, None, None)
+        t.refresh(Instant(0), &p("/config/net"), &g.token, None, None)
             .is_ok()
     );
     assert_eq!(
-        t.unlock(Tick(0), &p("/config/net/wifi"), &g.token, None),
+        t.unlock(Instant(0), &p("/config/net/wifi"), &g.token, None),
         Ok(())
     );
     // A depth-0 lock covers its root only.
     let g = lock_excl(&mut t, 0, "/config");
     assert_eq!(
-        t.unlock(Tick(0), &p("/config/net"), &g.token, None),
+        t.unlock(Instant(0), &p("/config/net"), &g.token, None),
         Err(UnlockError::NoSuchLock)
     );
 }
@@ -517,10 +529,10 @@ fn a_made_up_token_matches_nothing() {
     lock_excl(&mut t, 0, "/config/net");
     let fake = LockToken::from_bytes([0x42; 16]);
     let net = p("/config/net");
-    assert!(t.find(Tick(0), &net, &fake).is_none());
+    assert!(t.find(Instant(0), &net, &fake).is_none());
     assert!(is_locked(write(&t, 0, "/config/net", &[fake])));
     assert_eq!(
-        t.unlock(Tick(0), &net, &fake, None),
+        t.unlock(Instant(0), &net, &fake, None),
         Err(UnlockError::NoSuchLock)
     );
 }
@@ -531,7 +543,7 @@ fn a_conflict_says_who_holds_the_lock_and_never_its_token() {
     let net = p("/config/net");
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&net, "alice's laptop").timeout(secs(90)),
         )
         .unwrap();
@@ -550,11 +562,14 @@ fn overlong_owner_and_principal_are_refused() {
     let net = p("/n");
     let long = "x".repeat(33);
     assert_eq!(
-        t.lock(Tick(0), &LockRequest::exclusive(&net, &long)),
+        t.lock(Instant(0), &LockRequest::exclusive(&net, &long)),
         Err(LockError::OwnerTooLong)
     );
     assert_eq!(
-        t.lock(Tick(0), &LockRequest::exclusive(&net, "a").principal(&long)),
+        t.lock(
+            Instant(0),
+            &LockRequest::exclusive(&net, "a").principal(&long)
+        ),
         Err(LockError::PrincipalTooLong)
     );
 }
@@ -563,26 +578,35 @@ fn overlong_owner_and_principal_are_refused() {
 fn next_expiry_is_the_earliest_deadline_of_a_live_lock() {
     let mut t = table();
     let (a, b) = (p("/a"), p("/b"));
-    t.lock(Tick(0), &LockRequest::exclusive(&a, "x").timeout(secs(30)))
-        .unwrap();
-    t.lock(Tick(0), &LockRequest::exclusive(&b, "x").timeout(secs(10)))
-        .unwrap();
-    assert_eq!(t.next_expiry(Tick(1_000)), Some(Ticks(9_000)));
-    assert_eq!(t.next_expiry(Tick(10_000)), Some(Ticks(20_000)));
-    assert_eq!(t.next_expiry(Tick(30_000)), None);
+    t.lock(
+        Instant(0),
+        &LockRequest::exclusive(&a, "x").timeout(secs(30)),
+    )
+    .unwrap();
+    t.lock(
+        Instant(0),
+        &LockRequest::exclusive(&b, "x").timeout(secs(10)),
+    )
+    .unwrap();
+    assert_eq!(t.next_expiry(Instant(1_000)), Some(Duration(9_000)));
+    assert_eq!(t.next_expiry(Instant(10_000)), Some(Duration(20_000)));
+    assert_eq!(t.next_expiry(Instant(30_000)), None);
 }
 
 #[test]
 fn force_unlock_removes_every_lock_at_the_path() {
     let mut t = table();
     let net = p("/config/net");
-    t.lock(Tick(0), &LockRequest::shared(&net, "a").principal("alice"))
-        .unwrap();
-    t.lock(Tick(0), &LockRequest::shared(&net, "b").principal("bob"))
+    t.lock(
+        Instant(0),
+        &LockRequest::shared(&net, "a").principal("alice"),
+    )
+    .unwrap();
+    t.lock(Instant(0), &LockRequest::shared(&net, "b").principal("bob"))
         .unwrap();
     lock_excl(&mut t, 0, "/config/time");
-    assert_eq!(t.force_unlock(Tick(0), &net), 2);
-    assert_eq!(t.len(Tick(0)), 1);
+    assert_eq!(t.force_unlock(Instant(0), &net), 2);
+    assert_eq!(t.len(Instant(0)), 1);
     t.check_invariants();
 }
 
@@ -592,14 +616,14 @@ fn mutating_operations_purge_expired_locks_on_their_way() {
     for i in 0..4 {
         let path = p(&std::format!("/s{i}"));
         t.lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&path, "x").timeout(secs(1)),
         )
         .unwrap();
     }
     lock_excl(&mut t, HZ, "/fresh");
     // Two purged by the lock above; two remain for `purge`.
-    assert_eq!(t.purge(Tick(HZ)), 2);
+    assert_eq!(t.purge(Instant(HZ)), 2);
     t.check_invariants();
 }
 
@@ -609,7 +633,7 @@ fn the_root_can_be_locked_and_covers_everything_at_depth_infinity() {
     let root = Path::root();
     let g = t
         .lock(
-            Tick(0),
+            Instant(0),
             &LockRequest::exclusive(&root, "admin").depth(Depth::Infinity),
         )
         .unwrap();
@@ -640,7 +664,7 @@ fn lock_as(
 ) -> Result<Granted, LockError<64, 32>> {
     let path = p(path);
     t.lock(
-        Tick(now),
+        Instant(now),
         &LockRequest::exclusive(&path, who)
             .principal(who)
             .timeout(timeout),
@@ -667,12 +691,12 @@ fn a_principal_beyond_the_list_is_refused_with_the_time_until_a_lock_expires() {
     assert_eq!(
         lock_as(&mut t, 1000, "/other", "p8", secs(5)),
         Err(LockError::TooManyPrincipals {
-            retry_after: Some(Ticks(4000))
+            retry_after: Some(Duration(4000))
         })
     );
     // Anonymous locks need no entry.
     let anon = p("/anon");
-    t.lock(Tick(1000), &LockRequest::exclusive(&anon, "x"))
+    t.lock(Instant(1000), &LockRequest::exclusive(&anon, "x"))
         .unwrap();
     t.check_invariants();
 }
@@ -685,7 +709,7 @@ fn principal_entries_are_reused_after_unlock_purge_and_expiry() {
         granted.push(lock_as(&mut t, 0, &std::format!("/r{i}"), who, secs(10 + i as u32)).unwrap());
     }
     // Unlock: p0's only lock goes, its entry frees.
-    t.unlock(Tick(0), &p("/r0"), &granted[0].token, Some("p0"))
+    t.unlock(Instant(0), &p("/r0"), &granted[0].token, Some("p0"))
         .unwrap();
     lock_as(&mut t, 0, "/s8", "p8", secs(100)).unwrap();
     assert!(matches!(
@@ -694,19 +718,19 @@ fn principal_entries_are_reused_after_unlock_purge_and_expiry() {
     ));
     // Expiry, before any purge: p1's lock (11 s) has expired at 11 s.
     lock_as(&mut t, 11_000, "/s9", "p9", secs(100)).unwrap();
-    assert_eq!(t.locks_held_by(Tick(11_000), "p1").count(), 0);
+    assert_eq!(t.locks_held_by(Instant(11_000), "p1").count(), 0);
     // Purge: p2 (12 s) and p3 (13 s) expire, a purge frees both entries.
-    t.purge(Tick(13_000));
+    t.purge(Instant(13_000));
     lock_as(&mut t, 13_000, "/s0", "p0", secs(100)).unwrap();
     lock_as(&mut t, 13_000, "/s1", "p1", secs(100)).unwrap();
     // force_unlock frees an entry too.
-    assert_eq!(t.force_unlock(Tick(13_000), &p("/r4")), 1);
+    assert_eq!(t.force_unlock(Instant(13_000), &p("/r4")), 1);
     lock_as(&mut t, 13_000, "/s2", "p2", secs(100)).unwrap();
     t.check_invariants();
     for who in ["p0", "p1", "p2", "p8", "p9"] {
-        assert_eq!(t.locks_held_by(Tick(13_000), who).count(), 1, "{who}");
+        assert_eq!(t.locks_held_by(Instant(13_000), who).count(), 1, "{who}");
         assert!(
-            t.locks_held_by(Tick(13_000), who)
+            t.locks_held_by(Instant(13_000), who)
                 .all(|l| l.principal == Some(who))
         );
     }
@@ -719,7 +743,7 @@ fn two_principals_never_share_an_index() {
     let b = lock_as(&mut t, 0, "/b", "bob", secs(100)).unwrap();
     // alice's entry frees when her lock expires, and carol takes it.
     let c = lock_as(&mut t, 10_000, "/c", "carol", secs(100)).unwrap();
-    assert!(t.find(Tick(10_000), &p("/a"), &a.token).is_none());
+    assert!(t.find(Instant(10_000), &p("/a"), &a.token).is_none());
     let idx = |t: &Wide, who| t.principal_index(Some(who));
     assert_ne!(idx(&t, "bob"), idx(&t, "carol"));
     assert_eq!(idx(&t, "alice"), NOT_LISTED);
@@ -727,14 +751,20 @@ fn two_principals_never_share_an_index() {
     let a = lock_as(&mut t, 10_000, "/a", "alice", secs(100)).unwrap();
     assert_ne!(idx(&t, "alice"), idx(&t, "carol"));
     let res = |t: &Wide, path, tok, who| {
-        t.authorize(Tick(10_000), &p(path), Access::Resource, &[tok], Some(who))
+        t.authorize(
+            Instant(10_000),
+            &p(path),
+            Access::Resource,
+            &[tok],
+            Some(who),
+        )
     };
     assert_eq!(res(&t, "/c", c.token, "alice"), Err(WriteError::Forbidden));
     assert_eq!(res(&t, "/a", a.token, "carol"), Err(WriteError::Forbidden));
     assert_eq!(res(&t, "/b", b.token, "bob"), Ok(()));
     assert_eq!(res(&t, "/a", a.token, "alice"), Ok(()));
     assert_eq!(res(&t, "/c", c.token, "carol"), Ok(()));
-    let view = t.find(Tick(10_000), &p("/c"), &c.token).unwrap();
+    let view = t.find(Instant(10_000), &p("/c"), &c.token).unwrap();
     assert_eq!(view.principal, Some("carol"));
     t.check_invariants();
 }
@@ -745,10 +775,10 @@ fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
     let mine = lock_as(&mut t, 0, "/mine", "alice", secs(100)).unwrap();
     let open = p("/open");
     let anon = t
-        .lock(Tick(0), &LockRequest::exclusive(&open, "x"))
+        .lock(Instant(0), &LockRequest::exclusive(&open, "x"))
         .unwrap();
     let w =
-        |t: &Wide, path, tok, who| t.authorize(Tick(1), &p(path), Access::Resource, &[tok], who);
+        |t: &Wide, path, tok, who| t.authorize(Instant(1), &p(path), Access::Resource, &[tok], who);
     for who in [None, Some("alice"), Some("stranger")] {
         assert_eq!(w(&t, "/open", anon.token, who), Ok(()), "{who:?}");
     }
@@ -758,22 +788,22 @@ fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
     );
     assert_eq!(w(&t, "/mine", mine.token, None), Err(WriteError::Forbidden));
     assert_eq!(
-        t.refresh(Tick(1), &p("/mine"), &mine.token, Some("stranger"), None),
+        t.refresh(Instant(1), &p("/mine"), &mine.token, Some("stranger"), None),
         Err(RefreshError::Forbidden)
     );
     assert_eq!(
-        t.unlock(Tick(1), &p("/mine"), &mine.token, Some("stranger")),
+        t.unlock(Instant(1), &p("/mine"), &mine.token, Some("stranger")),
         Err(UnlockError::Forbidden)
     );
-    assert_eq!(t.locks_held_by(Tick(1), "stranger").count(), 0);
-    assert_eq!(t.locks_held_by(Tick(1), "alice").count(), 1);
+    assert_eq!(t.locks_held_by(Instant(1), "stranger").count(), 0);
+    assert_eq!(t.locks_held_by(Instant(1), "alice").count(), 1);
     assert_eq!(
-        t.refresh(Tick(1), &p("/open"), &anon.token, Some("stranger"), None)
+        t.refresh(Instant(1), &p("/open"), &anon.token, Some("stranger"), None)
             .map(|g| g.token),
         Ok(anon.token)
     );
     assert_eq!(
-        t.unlock(Tick(1), &p("/open"), &anon.token, Some("stranger")),
+        t.unlock(Instant(1), &p("/open"), &anon.token, Some("stranger")),
         Ok(())
     );
 }
@@ -789,8 +819,8 @@ fn the_quota_counts_the_principals_own_locks_only() {
         Err(LockError::QuotaExceeded)
     );
     lock_as(&mut t, 0, "/b0", "bob", secs(100)).unwrap();
-    assert_eq!(t.locks_held_by(Tick(0), "alice").count(), 4);
-    assert_eq!(t.locks_held_by(Tick(0), "bob").count(), 1);
+    assert_eq!(t.locks_held_by(Instant(0), "alice").count(), 4);
+    assert_eq!(t.locks_held_by(Instant(0), "bob").count(), 1);
 }
 
 #[test]
@@ -799,19 +829,19 @@ fn a_finite_timeout_never_reads_as_infinite() {
     for t in [
         0,
         1,
-        Ticks::MAX_TIMEOUT.0,
-        Ticks::MAX_TIMEOUT.0 + 1,
+        Duration::MAX_TIMEOUT.0,
+        Duration::MAX_TIMEOUT.0 + 1,
         u32::MAX - 1,
         u32::MAX,
     ] {
-        slot.set_times(Tick(u32::MAX), Timeout::Finite(Ticks(t)));
+        slot.set_times(Instant(u32::MAX), Timeout::Finite(Duration(t)));
         assert_eq!(
             slot.timeout(),
-            Timeout::Finite(Ticks(t.min(Ticks::MAX_TIMEOUT.0)))
+            Timeout::Finite(Duration(t.min(Duration::MAX_TIMEOUT.0)))
         );
-        assert_eq!(slot.granted(), Tick(u32::MAX));
+        assert_eq!(slot.granted(), Instant(u32::MAX));
     }
-    slot.set_times(Tick(7), Timeout::Infinite);
+    slot.set_times(Instant(7), Timeout::Infinite);
     assert_eq!(slot.timeout(), Timeout::Infinite);
 }
 
@@ -827,7 +857,7 @@ fn scope_and_depth_share_a_byte_and_read_back() {
                 scope,
                 depth,
                 ANONYMOUS,
-                Tick(0),
+                Instant(0),
                 secs(1),
             );
             assert_eq!((slot.scope(), slot.depth()), (scope, depth));

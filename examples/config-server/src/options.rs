@@ -176,7 +176,7 @@ impl Default for ServerOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockwarden::{Ticks, Timeout};
+    use lockwarden::Timeout;
 
     #[test]
     fn no_arguments_serve_on_loopback_8080_in_memory() {
@@ -217,8 +217,11 @@ mod tests {
             "2",
         ]);
         let p = cli.server.policy();
-        assert_eq!(p.default_timeout, Ticks::from_secs(30, TICK_HZ));
-        assert_eq!(p.max_timeout, Ticks::from_secs(60, TICK_HZ));
+        assert_eq!(
+            p.default_timeout,
+            lockwarden::Duration::from_secs(30, TICK_HZ)
+        );
+        assert_eq!(p.max_timeout, lockwarden::Duration::from_secs(60, TICK_HZ));
         assert_eq!(p.max_locks_per_principal, 2);
         assert_eq!(
             p.grant(Some(Timeout::Infinite)),
@@ -241,7 +244,7 @@ mod tests {
         ]);
         assert_eq!(
             cli.server.policy().default_timeout,
-            Ticks::from_secs(60, TICK_HZ)
+            lockwarden::Duration::from_secs(60, TICK_HZ)
         );
     }
 }

@@ -10,7 +10,7 @@ use lockwarden::sync::SharedLockTable;
 #[cfg(not(feature = "http"))]
 use lockwarden::{Access, WriteError};
 use lockwarden::{
-    Depth, LockRequest, LockToken, Path, RefreshError, Tick, Ticks, Timeout, UnlockError,
+    Depth, LockRequest, LockToken, Path, RefreshError, Instant, Duration, Timeout, UnlockError,
 };
 
 use crate::board::LedPin;
@@ -37,10 +37,10 @@ pub fn run(led: LedPin) {
     let wifi = path("/config/network/wifi");
 
     // A takes the section for LOCK_TICKS ticks.
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     let request = LockRequest::exclusive(&network, CLIENT_A)
         .depth(Depth::Infinity)
-        .timeout(Timeout::Finite(Ticks(LOCK_TICKS)));
+        .timeout(Timeout::Finite(Duration(LOCK_TICKS)));
     let granted = TABLE.with(|table| table.lock(now, &request));
     shared::sync_led();
     let a = match granted {
@@ -58,12 +58,12 @@ pub fn run(led: LedPin) {
     );
     check(
         "A's lock is granted for the 1000 ticks it asked",
-        a.timeout == Timeout::Finite(Ticks(LOCK_TICKS)),
+        a.timeout == Timeout::Finite(Duration(LOCK_TICKS)),
     );
     led_shows_the_table("the LED is on while A's lock is held", true);
 
     // B writes below the locked collection without a token.
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     say!("tick {}: B writes {} without a token", now.0, wifi);
     let refused = put(now, &wifi, None, Show::Refusal);
     #[cfg(not(feature = "wrong-expectation"))]
@@ -81,7 +81,7 @@ pub fn run(led: LedPin) {
     );
 
     // A writes with its token.
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     let allowed = put(now, &wifi, Some(&a.token), Show::Refusal);
     check(
         "A's write to /config/network/wifi with its token is allowed",
@@ -96,7 +96,7 @@ pub fn run(led: LedPin) {
             &network,
             &a.token,
             None,
-            Some(Timeout::Finite(Ticks(LOCK_TICKS))),
+            Some(Timeout::Finite(Duration(LOCK_TICKS))),
         )
     });
     let expires_at = refresh_at.0.wrapping_add(LOCK_TICKS);
@@ -107,11 +107,11 @@ pub fn run(led: LedPin) {
     );
     check(
         "A's refresh restarts its 1000 ticks",
-        refreshed.map(|r| r.timeout) == Ok(Timeout::Finite(Ticks(LOCK_TICKS))),
+        refreshed.map(|r| r.timeout) == Ok(Timeout::Finite(Duration(LOCK_TICKS))),
     );
 
     // Just before the expiry the lock still stands (the table is asked about that tick).
-    let last_locked_tick = Tick(expires_at.wrapping_sub(1));
+    let last_locked_tick = Instant(expires_at.wrapping_sub(1));
     wait_for(last_locked_tick.0);
     let still_refused = put(last_locked_tick, &wifi, None, Show::Nothing);
     check(
@@ -144,7 +144,7 @@ pub fn run(led: LedPin) {
                 .is_some_and(|at| clock::reached(at, expires_at) && clock::reached(seen.now, at)),
     );
 
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     let accepted = put(now, &wifi, None, Show::Refusal);
     say!(
         "tick {}: B writes {} without a token: {}",
@@ -163,7 +163,7 @@ pub fn run(led: LedPin) {
     );
 
     // B takes the wifi settings alone (depth 0, the policy's default timeout), then lets go.
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     let request = LockRequest::exclusive(&wifi, CLIENT_B).depth(Depth::Zero);
     let granted = TABLE.with(|table| table.lock(now, &request));
     shared::sync_led();
@@ -178,7 +178,7 @@ pub fn run(led: LedPin) {
     );
     led_shows_the_table("the LED is on while B's lock is held", true);
 
-    let now = Tick(clock::now());
+    let now = Instant(clock::now());
     let unlocked = TABLE.with(|table| table.unlock(now, &wifi, &b.token, None));
     shared::sync_led();
     say!("tick {}: B unlocks {}", now.0, wifi);
@@ -192,7 +192,7 @@ pub fn run(led: LedPin) {
 
     report::check(
         "the table is empty at the end",
-        TABLE.with(|table| table.len(Tick(clock::now()))) == 0,
+        TABLE.with(|table| table.len(Instant(clock::now()))) == 0,
     );
 }
 
@@ -228,7 +228,7 @@ enum Show {
 /// `If` header when it has one. The core's protocol layer decides in one call and
 /// composes the refusal: status line, headers and problem+json body.
 #[cfg(feature = "http")]
-fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
+fn put(now: Instant, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
     use core::fmt::Write;
     use lockwarden::http::{Disclosure, Method, Outcome, Refusal, Request, SliceWriter, check};
 
@@ -276,7 +276,7 @@ fn print_response(bytes: &[u8]) {
 /// A client writes `target`, submitting `token` when it has one. Without the protocol
 /// layer the table answers, and a refusal shows the conflict.
 #[cfg(not(feature = "http"))]
-fn put(now: Tick, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
+fn put(now: Instant, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
     let submitted = token.map(core::slice::from_ref).unwrap_or_default();
     match TABLE.with(|table| table.authorize(now, target, Access::Resource, submitted, None)) {
         Ok(()) => WriteAnswer::Allowed,
@@ -300,9 +300,9 @@ fn led_shows_the_table(expectation: &str, locked: bool) {
 }
 
 /// Sleeps until `tick`; a clock that stops ends the run.
-fn wait_for(tick: u32) -> Tick {
+fn wait_for(tick: u32) -> Instant {
     match clock::wait_until(tick) {
-        Ok(now) => Tick(now),
+        Ok(now) => Instant(now),
         Err(stalled) => fail(stalled.what()),
     }
 }

@@ -7,7 +7,7 @@ use critical_section::Mutex;
 use embedded_hal::digital::StatefulOutputPin;
 use lock_indicator::{Change, LockLed, follow_table};
 use lockwarden::sync::SharedLockTable;
-use lockwarden::{LockTable, Policy, Tick};
+use lockwarden::{LockTable, Policy, Instant};
 
 use crate::{board::LedPin, clock};
 
@@ -85,7 +85,7 @@ pub fn on_tick(now: u32) {
 fn show_table(table: &LockTable<SLOTS, PATH_LEN, OWNER_LEN>, now: u32) {
     critical_section::with(|cs| {
         if let Some(indicator) = INDICATOR.borrow_ref_mut(cs).as_mut() {
-            match follow_table(&mut indicator.led, table, Tick(now)) {
+            match follow_table(&mut indicator.led, table, Instant(now)) {
                 Ok(Change::Unchanged) => {}
                 Ok(change) => indicator.last_change = Some((change, now)),
                 Err(infallible) => match infallible {},
@@ -120,7 +120,7 @@ pub struct LedState {
 pub fn led_state() -> LedState {
     critical_section::with(|cs| {
         let now = clock::now();
-        let held = TABLE.with(|table| table.len(Tick(now)) > 0);
+        let held = TABLE.with(|table| table.len(Instant(now)) > 0);
         let mut indicator = INDICATOR.borrow_ref_mut(cs);
         let (lit, last_change) = match indicator.as_mut() {
             Some(indicator) => {

@@ -13,7 +13,7 @@ mod http_probe;
 
 use core::hint::black_box;
 
-use lockwarden::{Policy, Tick};
+use lockwarden::{Policy, Instant};
 
 const PAINT: u32 = 0x5afe_c0de;
 /// Bytes below the caller painted before each request (more than the budget, so an
@@ -35,7 +35,7 @@ fn main() -> ! {
         let request = http_probe::request(black_box(i));
         let top = cortex_m::register::msp::read() as usize;
         paint(top - PAINTED, top - MARGIN);
-        let n = http_probe::answer(&mut table, Tick(10), &request, &mut buf);
+        let n = http_probe::answer(&mut table, Instant(10), &request, &mut buf);
         let used = top - lowest_touched(top - PAINTED, top - MARGIN);
         deepest = deepest.max(used);
         semihosting::println!("request {}: {} bytes of stack, {} bytes of answer", i, used, n);

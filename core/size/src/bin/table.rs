@@ -10,7 +10,7 @@ mod table_probe;
 use core::hint::black_box;
 
 use lockwarden::sync::{CsLockTable, SharedLockTable};
-use lockwarden::{Policy, Tick};
+use lockwarden::{Policy, Instant};
 
 static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::unconfigured();
 
@@ -23,6 +23,6 @@ fn main() -> ! {
     let mut now = 0u32;
     loop {
         now = now.wrapping_add(black_box(1));
-        TABLE.with(|table| table_probe::exercise(table, Tick(now)));
+        TABLE.with(|table| table_probe::exercise(table, Instant(now)));
     }
 }

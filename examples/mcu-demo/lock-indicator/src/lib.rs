@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 use embedded_hal::digital::OutputPin;
-use lockwarden::{LockTable, Tick};
+use lockwarden::{LockTable, Instant};
 
 /// What an update did to the LED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,24 +101,24 @@ impl<P: OutputPin> LockLed<P> {
 /// ```
 /// use embedded_hal_mock::eh1::digital::{Mock, State, Transaction};
 /// use lock_indicator::{follow_table, Change, LockLed};
-/// use lockwarden::{LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+/// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
 ///
 /// let mut table: LockTable<4> = LockTable::new(Policy::new(100));
 /// table.seed_tokens([7; 16]);
 /// let path: Path<64> = Path::new("/config/network").unwrap();
-/// let request = LockRequest::exclusive(&path, "A").timeout(Timeout::Finite(Ticks(150)));
-/// table.lock(Tick(0), &request).unwrap();
+/// let request = LockRequest::exclusive(&path, "A").timeout(Timeout::Finite(Duration(150)));
+/// table.lock(Instant(0), &request).unwrap();
 ///
 /// let pin = Mock::new(&[Transaction::set(State::High), Transaction::set(State::Low)]);
 /// let mut led = LockLed::new(pin);
-/// assert_eq!(follow_table(&mut led, &table, Tick(149)), Ok(Change::Lit));
-/// assert_eq!(follow_table(&mut led, &table, Tick(150)), Ok(Change::Darkened));
+/// assert_eq!(follow_table(&mut led, &table, Instant(149)), Ok(Change::Lit));
+/// assert_eq!(follow_table(&mut led, &table, Instant(150)), Ok(Change::Darkened));
 /// led.release().done();
 /// ```
 pub fn follow_table<Pin, const N: usize, const P: usize, const O: usize>(
     led: &mut LockLed<Pin>,
     table: &LockTable<N, P, O>,
-    now: Tick,
+    now: Instant,
 ) -> Result<Change, Pin::Error>
 where
     Pin: OutputPin,

@@ -8,7 +8,7 @@ use embedded_hal_mock::eh1::{
     digital::{Mock, State, Transaction},
 };
 use lock_indicator::{Change, LockLed, follow_table};
-use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Tick, Ticks, Timeout};
+use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
 
 type Table = LockTable<4, 64, 32>;
 
@@ -29,7 +29,7 @@ fn first_update_writes_the_pin_even_when_nothing_is_locked() {
     let mut led = LockLed::new(Mock::new(&[Transaction::set(State::Low)]));
     assert_eq!(led.is_lit(), None);
     assert_eq!(
-        follow_table(&mut led, &table(), Tick(0)),
+        follow_table(&mut led, &table(), Instant(0)),
         Ok(Change::Darkened)
     );
     assert_eq!(led.is_lit(), Some(false));
@@ -45,16 +45,16 @@ fn led_lights_when_a_lock_is_taken_and_is_not_rewritten_while_it_holds() {
         Transaction::set(State::High),
     ]));
     assert_eq!(
-        follow_table(&mut led, &table, Tick(0)),
+        follow_table(&mut led, &table, Instant(0)),
         Ok(Change::Darkened)
     );
 
-    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Ticks(50)));
-    assert!(table.lock(Tick(1), &request).is_ok());
-    assert_eq!(follow_table(&mut led, &table, Tick(1)), Ok(Change::Lit));
+    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Duration(50)));
+    assert!(table.lock(Instant(1), &request).is_ok());
+    assert_eq!(follow_table(&mut led, &table, Instant(1)), Ok(Change::Lit));
     for now in 2..50 {
         assert_eq!(
-            follow_table(&mut led, &table, Tick(now)),
+            follow_table(&mut led, &table, Instant(now)),
             Ok(Change::Unchanged)
         );
     }
@@ -65,20 +65,20 @@ fn led_lights_when_a_lock_is_taken_and_is_not_rewritten_while_it_holds() {
 fn led_goes_dark_at_the_tick_the_lock_expires_without_an_unlock() {
     let mut table = table();
     let network = path("/config/network");
-    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Ticks(10)));
-    assert!(table.lock(Tick(100), &request).is_ok());
+    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Duration(10)));
+    assert!(table.lock(Instant(100), &request).is_ok());
 
     let mut led = LockLed::new(Mock::new(&[
         Transaction::set(State::High),
         Transaction::set(State::Low),
     ]));
-    assert_eq!(follow_table(&mut led, &table, Tick(100)), Ok(Change::Lit));
+    assert_eq!(follow_table(&mut led, &table, Instant(100)), Ok(Change::Lit));
     assert_eq!(
-        follow_table(&mut led, &table, Tick(109)),
+        follow_table(&mut led, &table, Instant(109)),
         Ok(Change::Unchanged)
     );
     assert_eq!(
-        follow_table(&mut led, &table, Tick(110)),
+        follow_table(&mut led, &table, Instant(110)),
         Ok(Change::Darkened)
     );
     led.release().done();
@@ -88,8 +88,8 @@ fn led_goes_dark_at_the_tick_the_lock_expires_without_an_unlock() {
 fn led_goes_dark_across_the_tick_counter_wrap() {
     let mut table = table();
     let network = path("/config/network");
-    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Ticks(10)));
-    let start = Tick(u32::MAX - 4);
+    let request = LockRequest::exclusive(&network, "A").timeout(Timeout::Finite(Duration(10)));
+    let start = Instant(u32::MAX - 4);
     assert!(table.lock(start, &request).is_ok());
 
     let mut led = LockLed::new(Mock::new(&[
@@ -98,11 +98,11 @@ fn led_goes_dark_across_the_tick_counter_wrap() {
     ]));
     assert_eq!(follow_table(&mut led, &table, start), Ok(Change::Lit));
     assert_eq!(
-        follow_table(&mut led, &table, Tick(4)),
+        follow_table(&mut led, &table, Instant(4)),
         Ok(Change::Unchanged)
     );
     assert_eq!(
-        follow_table(&mut led, &table, Tick(5)),
+        follow_table(&mut led, &table, Instant(5)),
         Ok(Change::Darkened)
     );
     led.release().done();
@@ -113,9 +113,9 @@ fn led_stays_lit_until_the_last_of_several_locks_is_released() {
     let mut table = table();
     let wifi = path("/config/network/wifi");
     let display = path("/config/display");
-    let a = table.lock(Tick(0), &LockRequest::exclusive(&wifi, "A"));
+    let a = table.lock(Instant(0), &LockRequest::exclusive(&wifi, "A"));
     let b = table.lock(
-        Tick(0),
+        Instant(0),
         &LockRequest::shared(&display, "B").depth(Depth::Zero),
     );
     let (Ok(a), Ok(b)) = (a, b) else {
@@ -126,15 +126,15 @@ fn led_stays_lit_until_the_last_of_several_locks_is_released() {
         Transaction::set(State::High),
         Transaction::set(State::Low),
     ]));
-    assert_eq!(follow_table(&mut led, &table, Tick(1)), Ok(Change::Lit));
-    assert_eq!(table.unlock(Tick(2), &wifi, &a.token, None), Ok(()));
+    assert_eq!(follow_table(&mut led, &table, Instant(1)), Ok(Change::Lit));
+    assert_eq!(table.unlock(Instant(2), &wifi, &a.token, None), Ok(()));
     assert_eq!(
-        follow_table(&mut led, &table, Tick(2)),
+        follow_table(&mut led, &table, Instant(2)),
         Ok(Change::Unchanged)
     );
-    assert_eq!(table.unlock(Tick(3), &display, &b.token, None), Ok(()));
+    assert_eq!(table.unlock(Instant(3), &display, &b.token, None), Ok(()));
     assert_eq!(
-        follow_table(&mut led, &table, Tick(3)),
+        follow_table(&mut led, &table, Instant(3)),
         Ok(Change::Darkened)
     );
     led.release().done();

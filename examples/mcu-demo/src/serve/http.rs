@@ -505,7 +505,7 @@ fn refused(
 mod locking {
     use core::fmt::Write;
 
-    use lockwarden::Tick;
+    use lockwarden::Instant;
     use lockwarden::http::{Disclosure, Method, Outcome, Refusal, Request, check};
     use lockwarden::sync::SharedLockTable;
 
@@ -572,7 +572,7 @@ mod locking {
         }
 
         let (outcome, written) = TABLE.with(|table| {
-            let outcome = check(table, Tick(now), &lock_request);
+            let outcome = check(table, Instant(now), &lock_request);
             let written = match (outcome.is_allowed(), method_kind, resource) {
                 (true, Method::Put, Resource::Section(section)) => {
                     Some(config::replace(section, body))
