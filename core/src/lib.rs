@@ -25,13 +25,13 @@
 //! # Examples
 //!
 //! ```
-//! use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Instant};
+//! use lockwarden::{Instant, LockRequest, LockTable, Path, Policy, WriteRequest};
 //! let mut table: LockTable<8> = LockTable::new(Policy::new(1000));
 //! table.seed_tokens([7; 16]);
 //! let net = Path::new("/config/network").unwrap();
 //! let g = table.lock(Instant(0), &LockRequest::exclusive(&net, "panel")).unwrap();
-//! assert!(table.authorize(Instant(1), &net, Access::Resource, &[], None).is_err());
-//! assert!(table.authorize(Instant(1), &net, Access::Resource, &[g.token], None).is_ok());
+//! assert!(table.authorize(Instant(1), &WriteRequest::resource(&net)).is_err());
+//! assert!(table.authorize(Instant(1), &WriteRequest::resource(&net).tokens(&[g.token])).is_ok());
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -54,7 +54,7 @@ pub mod table;
 pub mod tick;
 pub mod token;
 
-pub use lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
+pub use lock::{ActiveLock, Conflict, Depth, LockRequest, RefreshRequest, Scope, WriteRequest};
 pub use path::{Path, PathError};
 pub use policy::Policy;
 pub use table::{

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::path::Path;
+use crate::table::Access;
 use crate::tick::Timeout;
 use crate::token::LockToken;
 
@@ -195,6 +196,121 @@ impl<'a, const P: usize> LockRequest<'a, P> {
     /// ```
     pub const fn timeout(self, timeout: Timeout) -> Self {
         LockRequest {
+            timeout: Some(timeout),
+            ..self
+        }
+    }
+}
+
+/// A write to check against the locks (RFC 4918 §7): the path it touches, what it does
+/// there, the lock tokens it submits and who makes it. Built like a [`LockRequest`];
+/// [`LockTable::authorize`](crate::LockTable::authorize) decides it.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{Access, LockToken, Path, WriteRequest};
+/// let path: Path<64> = Path::new("/config/network").unwrap();
+/// let tokens = [LockToken::from_bytes([1; 16])];
+/// let write = WriteRequest::resource(&path).tokens(&tokens).principal("alice");
+/// assert_eq!((write.access, write.principal), (Access::Resource, Some("alice")));
+/// // An identity held in an `Option` goes in by field.
+/// let who: Option<&str> = None;
+/// let write = WriteRequest { principal: who, ..WriteRequest::new(&path, Access::Subtree) };
+/// assert!(write.tokens.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a, const P: usize> {
+    /// The path written.
+    pub path: &'a Path<P>,
+    /// What the write does there.
+    pub access: Access,
+    /// The lock tokens submitted with it (for HTTP, every token its `If` header names).
+    pub tokens: &'a [LockToken],
+    /// The authenticated identity making the write; `None` for anonymous clients.
+    pub principal: Option<&'a str>,
+}
+
+impl<'a, const P: usize> WriteRequest<'a, P> {
+    /// A write of `access` to `path`, anonymous and without tokens.
+    pub const fn new(path: &'a Path<P>, access: Access) -> Self {
+        WriteRequest {
+            path,
+            access,
+            tokens: &[],
+            principal: None,
+        }
+    }
+
+    /// A write of the resource at `path` (PUT, PROPPATCH): [`Access::Resource`].
+    pub const fn resource(path: &'a Path<P>) -> Self {
+        Self::new(path, Access::Resource)
+    }
+
+    /// The same write submitting `tokens`.
+    pub const fn tokens(self, tokens: &'a [LockToken]) -> Self {
+        WriteRequest { tokens, ..self }
+    }
+
+    /// The same write made by an authenticated principal.
+    pub const fn principal(self, principal: &'a str) -> Self {
+        WriteRequest {
+            principal: Some(principal),
+            ..self
+        }
+    }
+}
+
+/// A refresh of a lock (RFC 4918 §9.10.2): the path of the request, the lock's token,
+/// who asks, and the timeout wanted. Built like a [`LockRequest`];
+/// [`LockTable::refresh`](crate::LockTable::refresh) performs it.
+///
+/// # Examples
+///
+/// ```
+/// use lockwarden::{Duration, LockToken, Path, RefreshRequest, Timeout};
+/// let path: Path<64> = Path::new("/config/network").unwrap();
+/// let token = LockToken::from_bytes([1; 16]);
+/// let refresh = RefreshRequest::new(&path, &token).principal("alice");
+/// assert_eq!(refresh.timeout, None); // keeps the timeout granted
+/// let refresh = refresh.timeout(Timeout::Finite(Duration(60_000)));
+/// assert_eq!(refresh.timeout, Some(Timeout::Finite(Duration(60_000))));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshRequest<'a, const P: usize> {
+    /// The path of the request: the lock's root or a path it covers.
+    pub path: &'a Path<P>,
+    /// The lock's token.
+    pub token: &'a LockToken,
+    /// The authenticated identity asking; `None` for anonymous clients.
+    pub principal: Option<&'a str>,
+    /// The new timeout; `None` keeps the one granted (RFC 4918 §9.10.2).
+    pub timeout: Option<Timeout>,
+}
+
+impl<'a, const P: usize> RefreshRequest<'a, P> {
+    /// An anonymous refresh of the lock with `token` covering `path`, keeping its
+    /// timeout.
+    pub const fn new(path: &'a Path<P>, token: &'a LockToken) -> Self {
+        RefreshRequest {
+            path,
+            token,
+            principal: None,
+            timeout: None,
+        }
+    }
+
+    /// The same refresh asked by an authenticated principal.
+    pub const fn principal(self, principal: &'a str) -> Self {
+        RefreshRequest {
+            principal: Some(principal),
+            ..self
+        }
+    }
+
+    /// The same refresh asking for a new timeout.
+    pub const fn timeout(self, timeout: Timeout) -> Self {
+        RefreshRequest {
             timeout: Some(timeout),
             ..self
         }

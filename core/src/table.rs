@@ -10,7 +10,7 @@
 
 use core::fmt;
 
-use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, Scope};
+use crate::lock::{ActiveLock, Conflict, Depth, LockRequest, RefreshRequest, Scope, WriteRequest};
 use crate::path::{FNV_OFFSET, Path, contains, fnv1a, fold};
 use crate::policy::Policy;
 use crate::tick::{Duration, Instant, Timeout};
@@ -428,7 +428,7 @@ impl PrincipalEntry {
 /// # Examples
 ///
 /// ```
-/// use lockwarden::{Access, LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout, WriteError};
+/// use lockwarden::{Duration, Instant, LockRequest, LockTable, Path, Policy, Timeout, WriteError, WriteRequest};
 ///
 /// static POLICY: Policy = Policy::new(1000);
 /// let mut table: LockTable<16> = LockTable::new(POLICY);
@@ -439,11 +439,11 @@ impl PrincipalEntry {
 /// let granted = table.lock(Instant(0), &lock).unwrap();
 ///
 /// // Another client's write is refused; the holder's passes.
-/// assert!(matches!(table.authorize(Instant(10), &net, Access::Resource, &[], None), Err(WriteError::Locked(_))));
-/// assert!(table.authorize(Instant(10), &net, Access::Resource, &[granted.token], None).is_ok());
+/// assert!(matches!(table.authorize(Instant(10), &WriteRequest::resource(&net)), Err(WriteError::Locked(_))));
+/// assert!(table.authorize(Instant(10), &WriteRequest::resource(&net).tokens(&[granted.token])).is_ok());
 ///
 /// // After the timeout the lock blocks nothing.
-/// assert!(table.authorize(Instant(60_000), &net, Access::Resource, &[], None).is_ok());
+/// assert!(table.authorize(Instant(60_000), &WriteRequest::resource(&net)).is_ok());
 /// ```
 pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     policy: Policy,
@@ -680,26 +680,29 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
+    /// use lockwarden::{Duration, Instant, LockRequest, LockTable, Path, Policy, RefreshRequest, Timeout};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let p = Path::new("/config").unwrap();
     /// let lock = LockRequest::exclusive(&p, "me").timeout(Timeout::Finite(Duration(100)));
     /// let g = table.lock(Instant(0), &lock).unwrap();
-    /// table.refresh(Instant(90), &p, &g.token, None, Some(Timeout::Finite(Duration(1000)))).unwrap();
+    /// table.refresh(Instant(90), &RefreshRequest::new(&p, &g.token).timeout(Timeout::Finite(Duration(1000)))).unwrap();
     /// assert_eq!(table.find(Instant(150), &p, &g.token).unwrap().remaining, Timeout::Finite(Duration(940)));
     /// // Without a timeout, the lock keeps the one it was granted.
-    /// let again = table.refresh(Instant(500), &p, &g.token, None, None).unwrap();
+    /// let again = table.refresh(Instant(500), &RefreshRequest::new(&p, &g.token)).unwrap();
     /// assert_eq!(again.timeout, Timeout::Finite(Duration(1000)));
     /// ```
     pub fn refresh(
         &mut self,
         now: Instant,
-        path: &Path<P>,
-        token: &LockToken,
-        principal: Option<&str>,
-        timeout: Option<Timeout>,
+        request: &RefreshRequest<'_, P>,
     ) -> Result<Granted, RefreshError> {
+        let RefreshRequest {
+            path,
+            token,
+            principal,
+            timeout,
+        } = *request;
         self.purge_up_to(now, PURGE_PER_OPERATION);
         let index = self.find_index(now, path, token);
         let principal = self.principal_index(principal);
@@ -773,28 +776,31 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// # Examples
     ///
     /// ```
-    /// use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Instant, WriteError};
+    /// use lockwarden::{Access, Depth, Instant, LockRequest, LockTable, Path, Policy, WriteError, WriteRequest};
     /// let mut table: LockTable<4> = LockTable::new(Policy::new(1000));
     /// table.seed_tokens([3; 16]);
     /// let config = Path::new("/config").unwrap();
     /// let wifi = Path::new("/config/wifi").unwrap();
     /// let g = table.lock(Instant(0), &LockRequest::exclusive(&wifi, "me").principal("alice")).unwrap();
     /// // Deleting the collection needs the token of the lock inside it.
-    /// assert!(matches!(table.authorize(Instant(0), &config, Access::Subtree, &[], None), Err(WriteError::Locked(_))));
-    /// assert_eq!(table.authorize(Instant(0), &config, Access::Subtree, &[g.token], Some("alice")), Ok(()));
-    /// assert_eq!(table.authorize(Instant(0), &wifi, Access::Resource, &[g.token], Some("bob")), Err(WriteError::Forbidden));
+    /// assert!(matches!(table.authorize(Instant(0), &WriteRequest::new(&config, Access::Subtree)), Err(WriteError::Locked(_))));
+    /// assert_eq!(table.authorize(Instant(0), &WriteRequest::new(&config, Access::Subtree).tokens(&[g.token]).principal("alice")), Ok(()));
+    /// assert_eq!(table.authorize(Instant(0), &WriteRequest::resource(&wifi).tokens(&[g.token]).principal("bob")), Err(WriteError::Forbidden));
     /// // A sibling is not covered.
-    /// assert_eq!(table.authorize(Instant(0), &Path::new("/config/time").unwrap(), Access::Resource, &[], None), Ok(()));
+    /// assert_eq!(table.authorize(Instant(0), &WriteRequest::resource(&Path::new("/config/time").unwrap())), Ok(()));
     /// ```
     pub fn authorize(
         &self,
         now: Instant,
-        path: &Path<P>,
-        access: Access,
-        submitted: &[LockToken],
-        principal: Option<&str>,
+        write: &WriteRequest<'_, P>,
     ) -> Result<(), WriteError<P, O>> {
-        self.authorize_submitted(now, path, access, &submitted, principal)
+        self.authorize_submitted(
+            now,
+            write.path,
+            write.access,
+            &write.tokens,
+            write.principal,
+        )
     }
 
     /// [`LockTable::authorize`] with the submitted tokens as any set: the protocol

@@ -63,7 +63,8 @@ use dav_server::fs::DavFileSystem;
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
 use lockwarden::http::{Method, PathSource, Refusal, may_see_token};
 use lockwarden::{
-    Access, ActiveLock, Conflict, Depth, LockRequest, LockToken, Path, PathError, Scope, Timeout,
+    Access, ActiveLock, Conflict, Depth, LockRequest, LockToken, Path, PathError, RefreshRequest,
+    Scope, Timeout, WriteRequest,
 };
 use xmltree::{Element, EmitterConfig, XMLNode};
 
@@ -291,12 +292,11 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
         // dav-server passes no timeout both for a refresh without `Timeout` and for
         // `Timeout: Infinite`: the table then keeps the lock's granted timeout.
         self.manager
-            .refresh(
-                &target,
-                &token,
-                self.principal(),
-                timeout.map(|d| self.requested(d)),
-            )
+            .refresh(&RefreshRequest {
+                principal: self.principal(),
+                timeout: timeout.map(|d| self.requested(d)),
+                ..RefreshRequest::new(&target, &token)
+            })
             .map_err(|error| self.note(error.into()))?;
         self.manager
             .with(|table, now| {
@@ -350,10 +350,10 @@ impl<const N: usize, const P: usize, const O: usize> DavLocks<N, P, O> {
             (false, false) => [Some((target.clone(), Access::Resource)), None],
         };
         for (checked, access) in checks.into_iter().flatten() {
-            if let Err(error) = self
-                .manager
-                .authorize(&checked, access, &submitted, principal)
-            {
+            if let Err(error) = self.manager.authorize(&WriteRequest {
+                principal,
+                ..WriteRequest::new(&checked, access).tokens(&submitted)
+            }) {
                 // dav-server has only 423 to say that a lock blocks the write; the
                 // core's refusal (423 with the lock, or 403) is kept for the server.
                 let shown = match &error {

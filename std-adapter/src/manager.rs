@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use http::request::Parts;
 use lockwarden::http::{BodyFormat, Disclosure, Method, Outcome, Request, TimeoutValue};
 use lockwarden::{
-    Access, Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy,
-    RefreshError, Scope, Timeout, UnlockError, WriteError,
+    Depth, Granted, LockError, LockRequest, LockTable, LockToken, Path, Policy, RefreshError,
+    RefreshRequest, Scope, Timeout, UnlockError, WriteError, WriteRequest,
 };
 
 use crate::clock::{Clock, MonotonicClock, TICK_HZ};
@@ -382,28 +382,23 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         outcome
     }
 
-    /// Refreshes the lock with `token` that covers `path` (RFC 4918 §9.10.2); see
+    /// Refreshes the lock named by `request` (RFC 4918 §9.10.2); see
     /// [`LockTable::refresh`].
-    pub fn refresh(
-        &self,
-        path: &Path<P>,
-        token: &LockToken,
-        principal: Option<&str>,
-        timeout: Option<Timeout>,
-    ) -> Result<Granted, RefreshError> {
+    pub fn refresh(&self, request: &RefreshRequest<'_, P>) -> Result<Granted, RefreshError> {
         let (mut table, now) = self.table();
-        let outcome = table.refresh(now, path, token, principal, timeout);
+        let outcome = table.refresh(now, request);
+        let (path, principal) = (request.path.as_str(), request.principal);
         match &outcome {
             Ok(granted) => tracing::info!(
                 target: "lockwarden",
-                path = path.as_str(),
+                path,
                 principal,
                 timeout = %TimeoutValue(granted.timeout, TICK_HZ),
                 "lock refreshed"
             ),
             Err(error) => tracing::info!(
                 target: "lockwarden",
-                path = path.as_str(),
+                path,
                 principal,
                 reason = %error,
                 "lock refresh refused"
@@ -440,22 +435,15 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
         outcome
     }
 
-    /// Whether a write of kind `access` to `path` may proceed with the `submitted` tokens;
-    /// see [`LockTable::authorize`].
-    pub fn authorize(
-        &self,
-        path: &Path<P>,
-        access: Access,
-        submitted: &[LockToken],
-        principal: Option<&str>,
-    ) -> Result<(), WriteError<P, O>> {
+    /// Whether `write` may proceed; see [`LockTable::authorize`].
+    pub fn authorize(&self, write: &WriteRequest<'_, P>) -> Result<(), WriteError<P, O>> {
         let (table, now) = self.table();
-        let outcome = table.authorize(now, path, access, submitted, principal);
+        let outcome = table.authorize(now, write);
         if let Err(error) = &outcome {
             tracing::debug!(
                 target: "lockwarden",
-                path = path.as_str(),
-                principal,
+                path = write.path.as_str(),
+                principal = write.principal,
                 reason = %error,
                 "write refused"
             );

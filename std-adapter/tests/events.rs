@@ -5,7 +5,7 @@ use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use lockwarden::{LockRequest, Path, Policy, Timeout};
+use lockwarden::{LockRequest, Path, Policy, RefreshRequest, Timeout};
 use lockwarden_std::{LockManager, ManualClock, TICK_HZ};
 
 type Manager = LockManager<8, 64, 64>;
@@ -67,7 +67,7 @@ fn granting_refreshing_and_releasing_a_lock_are_logged_without_its_token() {
         .lock(&LockRequest::exclusive(&p, "alice's laptop").principal("alice"))
         .unwrap();
     manager
-        .refresh(&p, &granted.token, Some("alice"), None)
+        .refresh(&RefreshRequest::new(&p, &granted.token).principal("alice"))
         .unwrap();
     manager.unlock(&p, &granted.token, Some("alice")).unwrap();
 

@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use lockwarden::{
-    Access, Depth, LockError, LockRequest, Path, Policy, RefreshError, Timeout, UnlockError,
-    WriteError,
+    Depth, LockError, LockRequest, Path, Policy, RefreshError, RefreshRequest, Timeout,
+    UnlockError, WriteError, WriteRequest,
 };
 use lockwarden_std::{Clock, LockManager, ManagerError, ManualClock, MonotonicClock, TICK_HZ};
 
@@ -35,14 +35,11 @@ fn a_lock_stops_blocking_once_the_clock_passes_its_timeout() {
         .unwrap();
     clock.advance(Duration::from_millis(9_999));
     assert!(matches!(
-        manager.authorize(&wifi, Access::Resource, &[], None),
+        manager.authorize(&WriteRequest::resource(&wifi)),
         Err(WriteError::Locked(_))
     ));
     clock.advance(Duration::from_millis(1));
-    assert_eq!(
-        manager.authorize(&wifi, Access::Resource, &[], None),
-        Ok(())
-    );
+    assert_eq!(manager.authorize(&WriteRequest::resource(&wifi)), Ok(()));
     assert!(manager.is_empty());
     assert_eq!(manager.next_expiry(), None);
 }
@@ -80,10 +77,7 @@ fn an_expired_lock_stays_expired_when_only_reads_follow_and_the_counter_wraps_ar
     assert_eq!(clock.now(), lockwarden::Instant(100));
     assert!(manager.locks().is_empty());
     assert!(manager.locks_covering(&wifi).is_empty());
-    assert_eq!(
-        manager.authorize(&wifi, Access::Resource, &[], None),
-        Ok(())
-    );
+    assert_eq!(manager.authorize(&WriteRequest::resource(&wifi)), Ok(()));
     assert!(manager.is_empty());
 }
 
@@ -96,14 +90,14 @@ fn refresh_restarts_the_timeout_from_now() {
         .unwrap();
     clock.advance(Duration::from_secs(8));
     let refreshed = manager
-        .refresh(&wifi, &granted.token, None, Some(secs(10)))
+        .refresh(&RefreshRequest::new(&wifi, &granted.token).timeout(secs(10)))
         .unwrap();
     assert_eq!(refreshed.token, granted.token);
     clock.advance(Duration::from_secs(8));
     assert_eq!(manager.locks()[0].remaining_secs(), Some(2));
     clock.advance(Duration::from_secs(2));
     assert_eq!(
-        manager.refresh(&wifi, &granted.token, None, None),
+        manager.refresh(&RefreshRequest::new(&wifi, &granted.token)),
         Err(RefreshError::NoSuchLock)
     );
 }
@@ -128,11 +122,15 @@ fn only_the_locking_principal_may_use_refresh_or_release_its_lock() {
         .unwrap();
     let token = [granted.token];
     assert_eq!(
-        manager.authorize(&wifi, Access::Resource, &token, Some("bob")),
+        manager.authorize(
+            &WriteRequest::resource(&wifi)
+                .tokens(&token)
+                .principal("bob")
+        ),
         Err(WriteError::Forbidden)
     );
     assert_eq!(
-        manager.refresh(&wifi, &granted.token, Some("bob"), None),
+        manager.refresh(&RefreshRequest::new(&wifi, &granted.token).principal("bob")),
         Err(RefreshError::Forbidden)
     );
     assert_eq!(
@@ -140,7 +138,11 @@ fn only_the_locking_principal_may_use_refresh_or_release_its_lock() {
         Err(UnlockError::Forbidden)
     );
     assert_eq!(
-        manager.authorize(&wifi, Access::Resource, &token, Some("alice")),
+        manager.authorize(
+            &WriteRequest::resource(&wifi)
+                .tokens(&token)
+                .principal("alice")
+        ),
         Ok(())
     );
     assert_eq!(manager.locks_held_by("alice").len(), 1);

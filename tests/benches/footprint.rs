@@ -22,7 +22,7 @@ use dav_server::davpath::DavPath;
 use dav_server::ls::DavLockSystem;
 use dav_server::memls::MemLs;
 use futures::executor::block_on;
-use lockwarden::{Access, Depth, LockRequest, LockTable, Path, Policy, Timeout, WriteError};
+use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Timeout, WriteError, WriteRequest};
 use lockwarden_std::{LockManager, TICK_HZ};
 use xmltree::{Element, XMLNode};
 
@@ -225,13 +225,13 @@ fn allocations_per_operation(json: &mut Vec<String>, text: &mut String) {
         let token = granted.expect("the lock is granted").token;
         let (passes, n, _) = measure(|| {
             manager
-                .authorize(black_box(&net), Access::Resource, &[token], None)
+                .authorize(&WriteRequest::resource(black_box(&net)).tokens(&[token]))
                 .is_ok()
         });
         checks += n;
         assert!(passes, "the holder's write passes");
         let (refused, n, _) = measure(|| {
-            let outcome = manager.authorize(black_box(&other), Access::Resource, &[], None);
+            let outcome = manager.authorize(&WriteRequest::resource(black_box(&other)));
             matches!(outcome, Err(WriteError::Locked(_)))
         });
         refusals += n;

@@ -22,6 +22,7 @@ use dav_server::memls::MemLs;
 use futures::executor::block_on;
 use lockwarden::{
     Access, Depth, LockRequest, LockTable, LockToken, Path, Policy, Timeout, WriteError,
+    WriteRequest,
 };
 use xmltree::{Element, XMLNode};
 
@@ -178,7 +179,7 @@ mod warden {
         access: Access,
         tokens: &[LockToken],
     ) -> Answer {
-        match table.authorize(now, path, access, tokens, None) {
+        match table.authorize(now, &WriteRequest::new(path, access).tokens(tokens)) {
             Ok(()) => Answer::Passes,
             Err(WriteError::Locked(_)) => Answer::Refused,
             Err(other) => panic!("unexpected refusal: {other}"),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
 use lockwarden::sync::{CsLockTable, SharedLockTable, SpinLockTable};
-use lockwarden::{Access, Instant, LockError, LockRequest, Path, Policy, WriteError};
+use lockwarden::{Instant, LockError, LockRequest, Path, Policy, WriteError, WriteRequest};
 
 static CS_TABLE: CsLockTable<64, 32, 16> =
     CsLockTable::new(Policy::new(1000).with_max_locks_per_principal(64));
@@ -41,7 +41,7 @@ fn exactly_one_winner_per_path(
                         Err(e) => panic!("unexpected refusal: {e}"),
                     }
                     let write =
-                        table.with(|t| t.authorize(Instant(0), &path, Access::Resource, &[], None));
+                        table.with(|t| t.authorize(Instant(0), &WriteRequest::resource(&path)));
                     assert!(matches!(write, Err(WriteError::Locked(_))));
                 }
             });

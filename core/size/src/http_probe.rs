@@ -5,7 +5,7 @@
 use core::hint::black_box;
 
 use lockwarden::http::{Disclosure, Method, Request, check};
-use lockwarden::{LockTable, Scope, Instant};
+use lockwarden::{Instant, LockTable, Scope};
 
 /// The table type of the probes.
 pub type Table = LockTable<{ crate::common::SLOTS }>;
@@ -15,28 +15,49 @@ pub const REQUESTS: usize = if cfg!(feature = "http-full") { 8 } else { 6 };
 
 /// One request as a firmware's HTTP parser hands it over: method, target, headers
 /// (name and value), and whether it carries a lockinfo body.
-type Spec = (&'static [u8], &'static [u8], [(&'static str, &'static [u8]); 2], bool);
+type Spec = (
+    &'static [u8],
+    &'static [u8],
+    [(&'static str, &'static [u8]); 2],
+    bool,
+);
 
 /// The requests, as data: a firmware checks the requests it parsed in one place, so the
 /// probe calls the builder from one loop rather than once per header of each request.
 static REQUESTS_SPECS: [Spec; 8] = [
     // LOCK: creates, with Timeout and Depth.
-    (b"LOCK", b"/config/network", [("Timeout", b"Second-60"), ("Depth", b"infinity")], true),
+    (
+        b"LOCK",
+        b"/config/network",
+        [("Timeout", b"Second-60"), ("Depth", b"infinity")],
+        true,
+    ),
     // A write naming an unknown token: 412 with problem+json.
     (
         b"PUT",
         b"/config/network/wifi",
-        [("If", b"(<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>)"), ("X", b"")],
+        [
+            ("If", b"(<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>)"),
+            ("X", b""),
+        ],
         false,
     ),
     // A conflicting LOCK: 423.
-    (b"LOCK", b"/config", [("Depth", b"0"), ("Timeout", b"Infinite, Second-4100000000")], true),
+    (
+        b"LOCK",
+        b"/config",
+        [("Depth", b"0"), ("Timeout", b"Infinite, Second-4100000000")],
+        true,
+    ),
     // A refresh naming an unknown lock: 412.
     (
         b"LOCK",
         b"/config/network",
         [
-            ("If", b"</config/network> (<urn:uuid:00000000-0000-4000-8000-000000000000>)"),
+            (
+                "If",
+                b"</config/network> (<urn:uuid:00000000-0000-4000-8000-000000000000>)",
+            ),
             ("Timeout", b"Second-30"),
         ],
         false,
@@ -45,17 +66,36 @@ static REQUESTS_SPECS: [Spec; 8] = [
     (
         b"UNLOCK",
         b"/config/network",
-        [("Lock-Token", b"<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>"), ("X", b"")],
+        [
+            (
+                "Lock-Token",
+                b"<urn:uuid:6f1d4c2a-93b1-4e4f-8a1c-0b2d3e4f5a6b>",
+            ),
+            ("X", b""),
+        ],
         false,
     ),
     // A malformed header: 400.
-    (b"PUT", b"/config/time", [("If", b"(<urn:uuid:6f1d4c2a> [\"etag\"]"), ("X", b"")], false),
+    (
+        b"PUT",
+        b"/config/time",
+        [("If", b"(<urn:uuid:6f1d4c2a> [\"etag\"]"), ("X", b"")],
+        false,
+    ),
     // The full profile: XML answers through Accept, and COPY/MOVE destinations.
-    (b"PUT", b"/config/network/wifi", [("Accept", b"application/xml"), ("X", b"")], false),
+    (
+        b"PUT",
+        b"/config/network/wifi",
+        [("Accept", b"application/xml"), ("X", b"")],
+        false,
+    ),
     (
         b"MOVE",
         b"/config/time",
-        [("Destination", b"http://device.local/config/network/old"), ("Overwrite", b"T")],
+        [
+            ("Destination", b"http://device.local/config/network/old"),
+            ("Overwrite", b"T"),
+        ],
         false,
     ),
 ];
@@ -70,7 +110,9 @@ pub fn request(i: usize) -> Request<'static> {
     if lockinfo {
         request = request.lockinfo(Scope::Exclusive, black_box("<D:href>panel</D:href>"));
     }
-    request.principal(black_box("alice")).resource(black_box(true), black_box(None))
+    request
+        .principal(black_box("alice"))
+        .resource(black_box(true), black_box(None))
 }
 
 /// Checks `request` and writes its answer into `buf`; the length written, or 0.
@@ -78,7 +120,12 @@ pub fn request(i: usize) -> Request<'static> {
 pub fn answer(table: &mut Table, now: Instant, request: &Request<'_>, buf: &mut [u8]) -> usize {
     let outcome = check(table, now, request);
     outcome
-        .response_into(buf, Disclosure { owner: black_box(true) })
+        .response_into(
+            buf,
+            Disclosure {
+                owner: black_box(true),
+            },
+        )
         .unwrap_or(0)
 }
 
@@ -95,7 +142,13 @@ pub fn discovery(table: &Table, now: Instant, buf: &mut [u8]) -> usize {
     let hz = table.policy().tick_hz;
     let mut w = SliceWriter::new(buf);
     let locks = table.locks_covering(now, &path);
-    match write_lockdiscovery(&mut w, locks, hz, black_box(Some("alice")), Disclosure::default()) {
+    match write_lockdiscovery(
+        &mut w,
+        locks,
+        hz,
+        black_box(Some("alice")),
+        Disclosure::default(),
+    ) {
         Ok(()) => w.len(),
         Err(_) => 0,
     }

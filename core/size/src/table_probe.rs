@@ -4,7 +4,9 @@
 
 use core::hint::black_box;
 
-use lockwarden::{Access, Depth, LockRequest, LockTable, LockToken, Path, Instant, Duration, Timeout};
+use lockwarden::{
+    Access, Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, Timeout,
+};
 
 /// One round of every table operation at `now`.
 #[inline(never)]
@@ -27,10 +29,28 @@ pub fn exercise(table: &mut LockTable<{ crate::common::SLOTS }>, now: Instant) {
         Err(_) => [LockToken::from_bytes(black_box([1; 16]))],
     };
     let principal = black_box(Some("alice"));
-    keep(table.authorize(now, &wifi, Access::Resource, &submitted, principal));
-    keep(table.authorize(now, &net, Access::Subtree, &submitted, principal));
+    keep(table.authorize(
+        now,
+        &WriteRequest {
+            principal,
+            ..WriteRequest::resource(&wifi).tokens(&submitted)
+        },
+    ));
+    keep(table.authorize(
+        now,
+        &WriteRequest {
+            principal,
+            ..WriteRequest::new(&net, Access::Subtree).tokens(&submitted)
+        },
+    ));
     if let Ok(g) = &granted {
-        keep(table.refresh(now, &net, &g.token, principal, None));
+        keep(table.refresh(
+            now,
+            &RefreshRequest {
+                principal,
+                ..RefreshRequest::new(&net, &g.token)
+            },
+        ));
         keep(table.find(now, &wifi, &g.token).map(|l| l.remaining));
         keep(table.unlock(now, &net, &g.token, principal));
     }

@@ -7,7 +7,7 @@ use super::condition::{Event, IfError, NamedTokens, ResourceState, scan, tag_pat
 use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
 use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
-use crate::lock::{Depth, LockRequest, Scope};
+use crate::lock::{Depth, LockRequest, RefreshRequest, Scope};
 use crate::path::{Path, PathError};
 use crate::table::{Access, Granted, LockTable, RefreshError};
 use crate::tick::{Instant, Timeout};
@@ -639,7 +639,12 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
     let mut forbidden = false;
     let mut refreshed = None;
     stage.submitted.any(&mut |token| {
-        match table.refresh(now, path, token, req.principal, timeout) {
+        let refresh = RefreshRequest {
+            principal: req.principal,
+            timeout,
+            ..RefreshRequest::new(path, token)
+        };
+        match table.refresh(now, &refresh) {
             Ok(granted) => refreshed = Some(granted),
             Err(RefreshError::Forbidden) => forbidden = true,
             Err(RefreshError::NoSuchLock) => {}

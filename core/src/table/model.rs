@@ -439,10 +439,11 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
                 });
                 let got = table.refresh(
                     now,
-                    &TPath::new(PATHS[*path]).unwrap(),
-                    &token,
-                    principal,
-                    timeout,
+                    &RefreshRequest {
+                        principal,
+                        timeout,
+                        ..RefreshRequest::new(&TPath::new(PATHS[*path]).unwrap(), &token)
+                    },
                 );
                 match model
                     .find(t, PATHS[*path], &token)
@@ -500,10 +501,11 @@ fn run(policy: Policy, ops: &[Op]) -> Result<(), TestCaseError> {
                 let principal = PRINCIPALS[*principal];
                 let got = table.authorize(
                     now,
-                    &TPath::new(PATHS[*path]).unwrap(),
-                    access,
-                    &tokens,
-                    principal,
+                    &WriteRequest {
+                        principal,
+                        ..WriteRequest::new(&TPath::new(PATHS[*path]).unwrap(), access)
+                            .tokens(&tokens)
+                    },
                 );
                 let (forbidden, blockers) =
                     model.write_outcome(t, PATHS[*path], access, &tokens, principal);

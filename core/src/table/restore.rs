@@ -99,8 +99,8 @@ mod tests {
         // Another clock: the copy's now is unrelated to the original's.
         copy.restore(Instant(u32::MAX - 5), &listed).unwrap();
         let wifi = Path::new("/config/wifi").unwrap();
-        let in_copy = copy.authorize(Instant(u32::MAX - 5), &wifi, Access::Resource, &[], None);
-        let in_original = original.authorize(Instant(20_000), &wifi, Access::Resource, &[], None);
+        let in_copy = copy.authorize(Instant(u32::MAX - 5), &WriteRequest::resource(&wifi));
+        let in_original = original.authorize(Instant(20_000), &WriteRequest::resource(&wifi));
         assert_eq!(in_copy, in_original);
         let lock = copy.locks(Instant(u32::MAX - 5)).next().unwrap();
         assert_eq!(lock.timeout, Timeout::Finite(Duration(60_000)));

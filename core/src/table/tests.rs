@@ -31,7 +31,10 @@ fn lock_excl(t: &mut Table, now: u32, path: &str) -> Granted {
 }
 
 fn write(t: &Table, now: u32, path: &str, tokens: &[LockToken]) -> Result<(), WriteError<64, 32>> {
-    t.authorize(Instant(now), &p(path), Access::Resource, tokens, None)
+    t.authorize(
+        Instant(now),
+        &WriteRequest::resource(&p(path)).tokens(tokens),
+    )
 }
 
 fn is_locked(r: Result<(), WriteError<64, 32>>) -> bool {
@@ -101,7 +104,10 @@ fn a_depth_zero_lock_covers_only_its_root() {
 fn a_depth_zero_lock_on_a_collection_protects_its_membership() {
     let mut t = table();
     lock_excl(&mut t, 0, "/config");
-    let r = t.authorize(Instant(0), &p("/config"), Access::Membership, &[], None);
+    let r = t.authorize(
+        Instant(0),
+        &WriteRequest::new(&p("/config"), Access::Membership),
+    );
     assert!(is_locked(r));
 }
 
@@ -163,14 +169,18 @@ fn a_subtree_write_needs_the_tokens_of_the_locks_inside_it() {
     let wifi = lock_excl(&mut t, 0, "/config/net/wifi");
     let time = lock_excl(&mut t, 0, "/config/time");
     let config = p("/config");
-    let del =
-        |tokens: &[LockToken]| t.authorize(Instant(0), &config, Access::Subtree, tokens, None);
+    let del = |tokens: &[LockToken]| {
+        t.authorize(
+            Instant(0),
+            &WriteRequest::new(&config, Access::Subtree).tokens(tokens),
+        )
+    };
     assert!(is_locked(del(&[])));
     assert!(is_locked(del(&[wifi.token])));
     assert!(del(&[wifi.token, time.token]).is_ok());
     // A plain write to the collection does not reach into it.
     assert!(
-        t.authorize(Instant(0), &config, Access::Resource, &[], None)
+        t.authorize(Instant(0), &WriteRequest::resource(&config))
             .is_ok()
     );
 }
@@ -203,26 +213,39 @@ fn a_lock_with_a_principal_serves_that_principal_only() {
         .unwrap();
     let now = Instant(1);
     assert_eq!(
-        t.authorize(now, &net, Access::Resource, &[g.token], Some("bob")),
+        t.authorize(
+            now,
+            &WriteRequest::resource(&net)
+                .tokens(&[g.token])
+                .principal("bob")
+        ),
         Err(WriteError::Forbidden)
     );
     assert_eq!(
-        t.authorize(now, &net, Access::Resource, &[g.token], None),
+        t.authorize(now, &WriteRequest::resource(&net).tokens(&[g.token])),
         Err(WriteError::Forbidden)
     );
     assert_eq!(
-        t.authorize(now, &net, Access::Resource, &[g.token], Some("alice")),
+        t.authorize(
+            now,
+            &WriteRequest::resource(&net)
+                .tokens(&[g.token])
+                .principal("alice")
+        ),
         Ok(())
     );
     assert_eq!(
-        t.refresh(now, &net, &g.token, Some("bob"), None),
+        t.refresh(now, &RefreshRequest::new(&net, &g.token).principal("bob")),
         Err(RefreshError::Forbidden)
     );
     assert_eq!(
         t.unlock(now, &net, &g.token, Some("bob")),
         Err(UnlockError::Forbidden)
     );
-    assert!(t.refresh(now, &net, &g.token, Some("alice"), None).is_ok());
+    assert!(
+        t.refresh(now, &RefreshRequest::new(&net, &g.token).principal("alice"))
+            .is_ok()
+    );
     assert_eq!(t.unlock(now, &net, &g.token, Some("alice")), Ok(()));
 }
 
@@ -234,7 +257,12 @@ fn an_anonymous_lock_serves_whoever_holds_its_token() {
         .lock(Instant(0), &LockRequest::exclusive(&net, "a"))
         .unwrap();
     assert_eq!(
-        t.authorize(Instant(0), &net, Access::Resource, &[g.token], Some("bob")),
+        t.authorize(
+            Instant(0),
+            &WriteRequest::resource(&net)
+                .tokens(&[g.token])
+                .principal("bob")
+        ),
         Ok(())
     );
 }
@@ -432,17 +460,14 @@ fn a_refresh_restarts_the_timeout_from_now() {
     let r = t
         .refresh(
             Instant(9_000),
-            &p("/config/net/"),
-            &g.token,
-            None,
-            Some(secs(10)),
+            &RefreshRequest::new(&p("/config/net/"), &g.token).timeout(secs(10)),
         )
         .unwrap();
     assert_eq!(r.token, g.token);
     assert!(is_locked(write(&t, 18_999, "/config/net", &[])));
     assert!(write(&t, 19_000, "/config/net", &[]).is_ok());
     assert_eq!(
-        t.refresh(Instant(19_000), &net, &g.token, None, None),
+        t.refresh(Instant(19_000), &RefreshRequest::new(&net, &g.token)),
         Err(RefreshError::NoSuchLock)
     );
     t.check_invariants();
@@ -460,7 +485,7 @@ fn a_refresh_without_a_timeout_keeps_the_granted_timeout() {
         .unwrap();
     // Not the policy's default (180 s): the lock's own 600 s, counted from the refresh.
     let r = t
-        .refresh(Instant(5_000), &net, &g.token, None, None)
+        .refresh(Instant(5_000), &RefreshRequest::new(&net, &g.token))
         .unwrap();
     assert_eq!(r.timeout, secs(600));
     assert!(is_locked(write(&t, 604_999, "/config/net", &[])));
@@ -483,10 +508,7 @@ fn a_lock_asked_for_zero_seconds_is_granted_one_second_not_born_expired() {
     let r = t
         .refresh(
             Instant(500),
-            &net,
-            &g.token,
-            None,
-            Some(Timeout::Finite(Duration(0))),
+            &RefreshRequest::new(&net, &g.token).timeout(Timeout::Finite(Duration(0))),
         )
         .unwrap();
     assert_eq!(r.timeout, secs(1));
@@ -508,8 +530,11 @@ fn a_refresh_or_unlock_needs_a_path_within_the_lock() {
         Err(UnlockError::NoSuchLock)
     );
     assert!(
-        t.refresh(Instant(0), &p("/config/net"), &g.token, None, None)
-            .is_ok()
+        t.refresh(
+            Instant(0),
+            &RefreshRequest::new(&p("/config/net"), &g.token)
+        )
+        .is_ok()
     );
     assert_eq!(
         t.unlock(Instant(0), &p("/config/net/wifi"), &g.token, None),
@@ -753,10 +778,9 @@ fn two_principals_never_share_an_index() {
     let res = |t: &Wide, path, tok, who| {
         t.authorize(
             Instant(10_000),
-            &p(path),
-            Access::Resource,
-            &[tok],
-            Some(who),
+            &WriteRequest::resource(&p(path))
+                .tokens(&[tok])
+                .principal(who),
         )
     };
     assert_eq!(res(&t, "/c", c.token, "alice"), Err(WriteError::Forbidden));
@@ -777,8 +801,15 @@ fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
     let anon = t
         .lock(Instant(0), &LockRequest::exclusive(&open, "x"))
         .unwrap();
-    let w =
-        |t: &Wide, path, tok, who| t.authorize(Instant(1), &p(path), Access::Resource, &[tok], who);
+    let w = |t: &Wide, path, tok, who| {
+        t.authorize(
+            Instant(1),
+            &WriteRequest {
+                principal: who,
+                ..WriteRequest::resource(&p(path)).tokens(&[tok])
+            },
+        )
+    };
     for who in [None, Some("alice"), Some("stranger")] {
         assert_eq!(w(&t, "/open", anon.token, who), Ok(()), "{who:?}");
     }
@@ -788,7 +819,10 @@ fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
     );
     assert_eq!(w(&t, "/mine", mine.token, None), Err(WriteError::Forbidden));
     assert_eq!(
-        t.refresh(Instant(1), &p("/mine"), &mine.token, Some("stranger"), None),
+        t.refresh(
+            Instant(1),
+            &RefreshRequest::new(&p("/mine"), &mine.token).principal("stranger")
+        ),
         Err(RefreshError::Forbidden)
     );
     assert_eq!(
@@ -798,8 +832,11 @@ fn an_unlisted_principal_holds_nothing_but_may_use_anonymous_locks() {
     assert_eq!(t.locks_held_by(Instant(1), "stranger").count(), 0);
     assert_eq!(t.locks_held_by(Instant(1), "alice").count(), 1);
     assert_eq!(
-        t.refresh(Instant(1), &p("/open"), &anon.token, Some("stranger"), None)
-            .map(|g| g.token),
+        t.refresh(
+            Instant(1),
+            &RefreshRequest::new(&p("/open"), &anon.token).principal("stranger")
+        )
+        .map(|g| g.token),
         Ok(anon.token)
     );
     assert_eq!(

@@ -7,11 +7,12 @@
 
 use lock_indicator::Change;
 use lockwarden::sync::SharedLockTable;
-#[cfg(not(feature = "http"))]
-use lockwarden::{Access, WriteError};
 use lockwarden::{
-    Depth, LockRequest, LockToken, Path, RefreshError, Instant, Duration, Timeout, UnlockError,
+    Depth, Duration, Instant, LockRequest, LockToken, Path, RefreshError, RefreshRequest, Timeout,
+    UnlockError,
 };
+#[cfg(not(feature = "http"))]
+use lockwarden::{WriteError, WriteRequest};
 
 use crate::board::LedPin;
 use crate::report::{check, fail};
@@ -93,10 +94,7 @@ pub fn run(led: LedPin) {
     let refreshed = TABLE.with(|table| {
         table.refresh(
             refresh_at,
-            &network,
-            &a.token,
-            None,
-            Some(Timeout::Finite(Duration(LOCK_TICKS))),
+            &RefreshRequest::new(&network, &a.token).timeout(Timeout::Finite(Duration(LOCK_TICKS))),
         )
     });
     let expires_at = refresh_at.0.wrapping_add(LOCK_TICKS);
@@ -156,7 +154,7 @@ pub fn run(led: LedPin) {
         "after the expiry B's write succeeds",
         accepted == WriteAnswer::Allowed,
     );
-    let late = TABLE.with(|table| table.refresh(now, &network, &a.token, None, None));
+    let late = TABLE.with(|table| table.refresh(now, &RefreshRequest::new(&network, &a.token)));
     check(
         "A's refresh after the expiry finds no lock (412)",
         late == Err(RefreshError::NoSuchLock),
@@ -278,7 +276,9 @@ fn print_response(bytes: &[u8]) {
 #[cfg(not(feature = "http"))]
 fn put(now: Instant, target: &DemoPath, token: Option<&LockToken>, show: Show) -> WriteAnswer {
     let submitted = token.map(core::slice::from_ref).unwrap_or_default();
-    match TABLE.with(|table| table.authorize(now, target, Access::Resource, submitted, None)) {
+    match TABLE
+        .with(|table| table.authorize(now, &WriteRequest::resource(target).tokens(submitted)))
+    {
         Ok(()) => WriteAnswer::Allowed,
         Err(WriteError::Locked(conflict)) => {
             if show == Show::Refusal {

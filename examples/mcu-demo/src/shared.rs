@@ -7,7 +7,7 @@ use critical_section::Mutex;
 use embedded_hal::digital::StatefulOutputPin;
 use lock_indicator::{Change, LockLed, follow_table};
 use lockwarden::sync::SharedLockTable;
-use lockwarden::{LockTable, Policy, Instant};
+use lockwarden::{Instant, LockTable, Policy};
 
 use crate::{board::LedPin, clock};
 

@@ -13,7 +13,7 @@ mod http_probe;
 
 use core::hint::black_box;
 
-use lockwarden::{Policy, Instant};
+use lockwarden::{Instant, Policy};
 
 const PAINT: u32 = 0x5afe_c0de;
 /// Bytes below the caller painted before each request (more than the budget, so an
@@ -38,9 +38,18 @@ fn main() -> ! {
         let n = http_probe::answer(&mut table, Instant(10), &request, &mut buf);
         let used = top - lowest_touched(top - PAINTED, top - MARGIN);
         deepest = deepest.max(used);
-        semihosting::println!("request {}: {} bytes of stack, {} bytes of answer", i, used, n);
+        semihosting::println!(
+            "request {}: {} bytes of stack, {} bytes of answer",
+            i,
+            used,
+            n
+        );
     }
-    semihosting::println!("http::check and its answer: at most {} bytes of stack (budget {})", deepest, BUDGET);
+    semihosting::println!(
+        "http::check and its answer: at most {} bytes of stack (budget {})",
+        deepest,
+        BUDGET
+    );
     semihosting::process::exit(if deepest <= BUDGET { 0 } else { 1 })
 }
 

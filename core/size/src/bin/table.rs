@@ -10,7 +10,7 @@ mod table_probe;
 use core::hint::black_box;
 
 use lockwarden::sync::{CsLockTable, SharedLockTable};
-use lockwarden::{Policy, Instant};
+use lockwarden::{Instant, Policy};
 
 static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::unconfigured();
 

@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 use embedded_hal::digital::OutputPin;
-use lockwarden::{LockTable, Instant};
+use lockwarden::{Instant, LockTable};
 
 /// What an update did to the LED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

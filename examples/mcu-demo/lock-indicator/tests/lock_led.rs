@@ -8,7 +8,7 @@ use embedded_hal_mock::eh1::{
     digital::{Mock, State, Transaction},
 };
 use lock_indicator::{Change, LockLed, follow_table};
-use lockwarden::{Depth, LockRequest, LockTable, Path, Policy, Instant, Duration, Timeout};
+use lockwarden::{Depth, Duration, Instant, LockRequest, LockTable, Path, Policy, Timeout};
 
 type Table = LockTable<4, 64, 32>;
 
@@ -72,7 +72,10 @@ fn led_goes_dark_at_the_tick_the_lock_expires_without_an_unlock() {
         Transaction::set(State::High),
         Transaction::set(State::Low),
     ]));
-    assert_eq!(follow_table(&mut led, &table, Instant(100)), Ok(Change::Lit));
+    assert_eq!(
+        follow_table(&mut led, &table, Instant(100)),
+        Ok(Change::Lit)
+    );
     assert_eq!(
         follow_table(&mut led, &table, Instant(109)),
         Ok(Change::Unchanged)
