@@ -35,7 +35,7 @@ slot_budget=40                 # bytes per slot beyond path and owner bytes (a 1
 http_budget=$((12 * 1024))     # the minimal http profile, flash on top of the table
 full_budget=$((20 * 1024))     # the full http profile, flash on top of the table
 stack_budget=2048              # http::check and writing its answer
-enforced=" data slot "         # names of the enforced budgets, space-separated
+enforced=" data slot stack "         # names of the enforced budgets, space-separated
 
 out=target/report
 mkdir -p "$out"

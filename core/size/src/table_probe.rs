@@ -5,7 +5,8 @@
 use core::hint::black_box;
 
 use lockwarden::{
-    Access, Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, Timeout,
+    Access, Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, RefreshRequest,
+    Timeout, WriteRequest,
 };
 
 /// One round of every table operation at `now`.
