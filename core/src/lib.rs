@@ -22,6 +22,15 @@
 //! What each costs in flash, RAM and stack on a Cortex-M, and how it is measured: the
 //! crate README, "Size on a microcontroller" (`core/size/report.sh` in the repository).
 //!
+//! Capacities are const generics: `N` slots of a [`LockTable`], and the bytes of a path
+//! (`P`) and of an owner (`O`) that every type holding one carries. `P` and `O` default
+//! to 64 everywhere, so `LockTable<16>`, [`Path`], [`LockError`] or `http::Outcome` name
+//! the common case; a table of `LockTable<16, 128, 32>` uses `Path<128>` and
+//! `LockError<128, 32>`.
+//!
+//! Time is the firmware's tick counter: [`Instant`] and [`Duration`] count ticks, at the
+//! rate given to [`Policy::new`].
+//!
 //! # Examples
 //!
 //! ```

@@ -100,7 +100,7 @@ impl fmt::Display for Depth {
 /// assert_eq!(req.scope, Scope::Exclusive);
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct LockRequest<'a, const P: usize> {
+pub struct LockRequest<'a, const P: usize = 64> {
     /// The lock root.
     pub path: &'a Path<P>,
     /// Exclusive or shared.
@@ -220,7 +220,7 @@ impl<'a, const P: usize> LockRequest<'a, P> {
 /// assert!(write.tokens.is_empty());
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct WriteRequest<'a, const P: usize> {
+pub struct WriteRequest<'a, const P: usize = 64> {
     /// The path written.
     pub path: &'a Path<P>,
     /// What the write does there.
@@ -277,7 +277,7 @@ impl<'a, const P: usize> WriteRequest<'a, P> {
 /// assert_eq!(refresh.timeout, Some(Timeout::Finite(Duration(60_000))));
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct RefreshRequest<'a, const P: usize> {
+pub struct RefreshRequest<'a, const P: usize = 64> {
     /// The path of the request: the lock's root or a path it covers.
     pub path: &'a Path<P>,
     /// The lock's token.
@@ -319,7 +319,7 @@ impl<'a, const P: usize> RefreshRequest<'a, P> {
 
 /// A live lock as the table shows it, borrowed from the table.
 #[derive(Debug, Clone, Copy)]
-pub struct ActiveLock<'t, const P: usize> {
+pub struct ActiveLock<'t, const P: usize = 64> {
     /// The lock root.
     pub root: &'t Path<P>,
     /// Exclusive or shared.
@@ -371,7 +371,7 @@ pub(crate) fn covers(root: &[u8], depth: Depth, path: &[u8]) -> bool {
 /// A lock that blocks a request: what a `423 Locked` needs to say, and never its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Conflict<const P: usize, const O: usize> {
+pub struct Conflict<const P: usize = 64, const O: usize = 64> {
     /// The root of the blocking lock.
     pub root: Path<P>,
     /// Its scope.

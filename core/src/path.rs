@@ -29,7 +29,7 @@ use core::fmt;
 /// assert_eq!(Path::<64>::new("/config/%6Eetwork").unwrap().as_str(), "/config/network");
 /// ```
 #[derive(Clone)]
-pub struct Path<const P: usize> {
+pub struct Path<const P: usize = 64> {
     len: u16,
     /// The folded FNV-1a of the bytes (see [`fold`]), computed once: the lock table
     /// looks paths up by it.

@@ -96,7 +96,7 @@ pub struct Granted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub enum LockError<const P: usize, const O: usize> {
+pub enum LockError<const P: usize = 64, const O: usize = 64> {
     /// A live lock conflicts with the request. When its root lies below the requested
     /// path, a depth-infinity request was blocked by a lock inside it (RFC 4918 §9.10).
     Conflict(Conflict<P, O>),
@@ -127,7 +127,7 @@ pub enum LockError<const P: usize, const O: usize> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub enum WriteError<const P: usize, const O: usize> {
+pub enum WriteError<const P: usize = 64, const O: usize = 64> {
     /// A lock covers the write and its token was not submitted (HTTP 423).
     Locked(Conflict<P, O>),
     /// A covering lock's token was submitted by a principal other than the lock's

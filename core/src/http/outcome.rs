@@ -59,7 +59,7 @@ impl Expiry {
 /// A lock as an error response shows it: never with its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct LockDetails<const P: usize, const O: usize> {
+pub struct LockDetails<const P: usize = 64, const O: usize = 64> {
     /// The lock root.
     pub root: Path<P>,
     /// Exclusive or shared.
@@ -89,7 +89,7 @@ impl<const P: usize, const O: usize> LockDetails<P, O> {
 
 /// A lock as its holder sees it after `LOCK`: with its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldLock<const P: usize, const O: usize> {
+pub struct HeldLock<const P: usize = 64, const O: usize = 64> {
     /// The lock root.
     pub root: Path<P>,
     /// Exclusive or shared.
@@ -216,7 +216,7 @@ pub enum PathSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub enum Refusal<const P: usize, const O: usize> {
+pub enum Refusal<const P: usize = 64, const O: usize = 64> {
     /// 423: a lock blocks the write and its token was not submitted.
     Locked {
         /// The request's method.
@@ -631,7 +631,7 @@ impl<const P: usize, const O: usize> From<UnlockError> for Refusal<P, O> {
 /// The whole outcome of a lock check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome<const P: usize, const O: usize> {
+pub enum Outcome<const P: usize = 64, const O: usize = 64> {
     /// No lock stands in the way: serve the request.
     Allowed,
     /// `LOCK` granted: 201 when the URL was unmapped (the server must now create an
