@@ -794,23 +794,19 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         now: Instant,
         write: &WriteRequest<'_, P>,
     ) -> Result<(), WriteError<P, O>> {
-        self.authorize_submitted(
-            now,
-            write.path,
-            write.access,
-            &write.tokens,
-            write.principal,
-        )
+        self.authorize_submitted(now, write.path, write.access, write.tokens, write.principal)
     }
 
     /// [`LockTable::authorize`] with the submitted tokens as any set: the protocol
-    /// layer reads them from the `If` header as they are asked for.
-    pub(crate) fn authorize_submitted(
+    /// layer reads them from the `If` header as they are asked for. Generic rather than
+    /// `dyn`: a call per covering lock cost W1 about 4 % on a host, and a firmware
+    /// rarely links both copies (the size probe does: about 700 bytes).
+    pub(crate) fn authorize_submitted<T: Tokens + ?Sized>(
         &self,
         now: Instant,
         path: &Path<P>,
         access: Access,
-        submitted: &dyn Tokens,
+        submitted: &T,
         principal: Option<&str>,
     ) -> Result<(), WriteError<P, O>> {
         let target = path.as_bytes();
@@ -1230,11 +1226,11 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     /// Whether a shared lock covering `resource` was satisfied by its own token.
-    fn shared_satisfied(
+    fn shared_satisfied<T: Tokens + ?Sized>(
         &self,
         now: Instant,
         resource: &Path<P>,
-        submitted: &dyn Tokens,
+        submitted: &T,
         principal: u8,
     ) -> bool {
         let mut satisfied = false;
@@ -1575,9 +1571,9 @@ enum Submission {
 }
 
 #[inline]
-fn submission<const P: usize, const O: usize>(
+fn submission<const P: usize, const O: usize, T: Tokens + ?Sized>(
     slot: &Slot<P, O>,
-    submitted: &dyn Tokens,
+    submitted: &T,
     principal: u8,
 ) -> Submission {
     if !submitted.contains(&slot.token) {

@@ -197,7 +197,8 @@ pub(crate) trait Tokens {
     fn contains(&self, token: &LockToken) -> bool;
 }
 
-impl Tokens for &[LockToken] {
+impl Tokens for [LockToken] {
+    #[inline]
     fn contains(&self, token: &LockToken) -> bool {
         <[LockToken]>::contains(self, token)
     }
