@@ -67,7 +67,7 @@ pub use lock::{ActiveLock, Conflict, Depth, LockRequest, RefreshRequest, Scope, 
 pub use path::{Path, PathError};
 pub use policy::Policy;
 pub use table::{
-    Access, Granted, LockError, LockTable, MAX_PRINCIPAL_LEN, MAX_PRINCIPALS, RefreshError,
+    Access, DEFAULT_PRINCIPALS, Granted, LockError, LockTable, MAX_PRINCIPAL_LEN, RefreshError,
     UnlockError, WriteError,
 };
 pub use tick::{Duration, Instant, Timeout};

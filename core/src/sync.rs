@@ -17,8 +17,8 @@ use crate::{LockTable, Policy};
 /// use lockwarden::sync::SharedLockTable;
 /// use lockwarden::{Path, Instant};
 ///
-/// fn locked_count<const N: usize, const P: usize, const O: usize>(
-///     table: &impl SharedLockTable<N, P, O>,
+/// fn locked_count<const N: usize, const P: usize, const O: usize, const U: usize>(
+///     table: &impl SharedLockTable<N, P, O, U>,
 ///     now: Instant,
 /// ) -> usize {
 ///     table.with(|t| t.len(now))
@@ -28,9 +28,15 @@ use crate::{LockTable, Policy};
 /// assert_eq!(locked_count(&table, Instant(0)), 0);
 /// # }
 /// ```
-pub trait SharedLockTable<const N: usize, const P: usize, const O: usize> {
+pub trait SharedLockTable<
+    const N: usize,
+    const P: usize = 64,
+    const O: usize = 64,
+    const U: usize = { crate::table::DEFAULT_PRINCIPALS },
+>
+{
     /// Runs `f` with exclusive access to the table.
-    fn with<R>(&self, f: impl FnOnce(&mut crate::LockTable<N, P, O>) -> R) -> R;
+    fn with<R>(&self, f: impl FnOnce(&mut crate::LockTable<N, P, O, U>) -> R) -> R;
 }
 
 /// A table for a `static` shared between main code and interrupt handlers on one core
@@ -50,12 +56,17 @@ pub trait SharedLockTable<const N: usize, const P: usize, const O: usize> {
 /// assert!(granted.is_ok());
 /// ```
 #[cfg(feature = "critical-section")]
-pub struct CsLockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
-    table: critical_section::Mutex<core::cell::RefCell<LockTable<N, P, O>>>,
+pub struct CsLockTable<
+    const N: usize,
+    const P: usize = 64,
+    const O: usize = 64,
+    const U: usize = { crate::table::DEFAULT_PRINCIPALS },
+> {
+    table: critical_section::Mutex<core::cell::RefCell<LockTable<N, P, O, U>>>,
 }
 
 #[cfg(feature = "critical-section")]
-impl<const N: usize, const P: usize, const O: usize> CsLockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize, const U: usize> CsLockTable<N, P, O, U> {
     /// A shared [`LockTable::unconfigured`]: all zeros, so a `static` of it lives in
     /// `.bss`. Set its policy and seed through `with` at start-up.
     pub const fn unconfigured() -> Self {
@@ -83,14 +94,14 @@ impl<const N: usize, const P: usize, const O: usize> CsLockTable<N, P, O> {
 }
 
 #[cfg(feature = "critical-section")]
-impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
-    for CsLockTable<N, P, O>
+impl<const N: usize, const P: usize, const O: usize, const U: usize> SharedLockTable<N, P, O, U>
+    for CsLockTable<N, P, O, U>
 {
     /// Runs `f` inside a critical section.
     ///
     /// Calling `with` again from inside `f` is a programming error that panics (the
     /// table is already borrowed); keep `f` short, interrupts wait for it.
-    fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O, U>) -> R) -> R {
         critical_section::with(|cs| f(&mut self.table.borrow_ref_mut(cs)))
     }
 }
@@ -110,12 +121,17 @@ impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
 /// assert!(LOCKS.with(|t| t.is_empty(Instant(0))));
 /// ```
 #[cfg(feature = "spin")]
-pub struct SpinLockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
-    table: spin::Mutex<LockTable<N, P, O>>,
+pub struct SpinLockTable<
+    const N: usize,
+    const P: usize = 64,
+    const O: usize = 64,
+    const U: usize = { crate::table::DEFAULT_PRINCIPALS },
+> {
+    table: spin::Mutex<LockTable<N, P, O, U>>,
 }
 
 #[cfg(feature = "spin")]
-impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize, const U: usize> SpinLockTable<N, P, O, U> {
     /// A shared [`LockTable::unconfigured`]: all zeros, so a `static` of it lives in
     /// `.bss`. Set its policy and seed through `with` at start-up.
     pub const fn unconfigured() -> Self {
@@ -149,18 +165,18 @@ impl<const N: usize, const P: usize, const O: usize> SpinLockTable<N, P, O> {
     /// let table: SpinLockTable<4> = SpinLockTable::new(Policy::new(100));
     /// assert_eq!(table.try_with(|t| t.len(Instant(0))), Some(0));
     /// ```
-    pub fn try_with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>) -> R) -> Option<R> {
+    pub fn try_with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O, U>) -> R) -> Option<R> {
         self.table.try_lock().map(|mut t| f(&mut t))
     }
 }
 
 #[cfg(feature = "spin")]
-impl<const N: usize, const P: usize, const O: usize> SharedLockTable<N, P, O>
-    for SpinLockTable<N, P, O>
+impl<const N: usize, const P: usize, const O: usize, const U: usize> SharedLockTable<N, P, O, U>
+    for SpinLockTable<N, P, O, U>
 {
     /// Runs `f` while holding the spin lock. Calling `with` again from inside `f`
     /// deadlocks; use [`SpinLockTable::try_with`] where that could happen.
-    fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O, U>) -> R) -> R {
         f(&mut self.table.lock())
     }
 }

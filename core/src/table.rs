@@ -19,21 +19,21 @@ use crate::token::{LockToken, TokenMint, Tokens};
 /// The longest principal name a table stores, in bytes.
 pub const MAX_PRINCIPAL_LEN: usize = 32;
 
-/// The most distinct principals whose locks a table holds at once. A slot names its
-/// principal by an index into the table's list of them, so that a slot spends one byte
-/// on it rather than the name; a lock by one more principal is refused with
-/// [`LockError::TooManyPrincipals`] until a lock of another principal goes.
-pub const MAX_PRINCIPALS: usize = 8;
+/// How many distinct principals a [`LockTable`] holds locks of at once, unless its `U`
+/// says otherwise. A slot names its principal by an index into the table's list of them,
+/// so that a slot spends one byte on it rather than the name (the list costs
+/// 36 bytes per entry); a lock by one more principal is refused with
+/// [`LockError::TooManyPrincipals`] until a lock of another principal goes. A device
+/// with a handful of accounts keeps the default; a server gives its table more.
+pub const DEFAULT_PRINCIPALS: usize = 8;
 
 /// A slot's principal index for an anonymous lock.
 const ANONYMOUS: u8 = 0;
 
 /// The index a request's principal resolves to when the list does not hold it: no slot
-/// has it (slots have `ANONYMOUS` or `1..=MAX_PRINCIPALS`), so the principal holds no
+/// has it (slots have `ANONYMOUS` or `1..=U`), so the principal holds no
 /// lock and may use the anonymous ones only.
 const NOT_LISTED: u8 = u8::MAX;
-
-const _: () = assert!(MAX_PRINCIPALS < NOT_LISTED as usize);
 
 /// Expired locks that each mutating operation purges on its way, so that slots come
 /// back and the 2³²-tick horizon (see [`tick`](crate::tick)) is rarely approached.
@@ -108,7 +108,7 @@ pub enum LockError<const P: usize = 64, const O: usize = 64> {
         /// Ticks until a slot frees.
         retry_after: Option<Duration>,
     },
-    /// The table holds live locks of [`MAX_PRINCIPALS`] other principals already. As
+    /// The table holds live locks of [`DEFAULT_PRINCIPALS`] other principals already. As
     /// for [`LockError::TableFull`], `retry_after` is the time until the first lock
     /// expires, or `None` when all of them are infinite.
     TooManyPrincipals {
@@ -445,13 +445,18 @@ impl PrincipalEntry {
 /// // After the timeout the lock blocks nothing.
 /// assert!(table.authorize(Instant(60_000), &WriteRequest::resource(&net)).is_ok());
 /// ```
-pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
+pub struct LockTable<
+    const N: usize,
+    const P: usize = 64,
+    const O: usize = 64,
+    const U: usize = DEFAULT_PRINCIPALS,
+> {
     policy: Policy,
     mint: TokenMint,
     slots: [Slot<P, O>; N],
     buckets: [u16; N],
     /// The principals of the occupied slots; a slot names its principal by index.
-    principals: [PrincipalEntry; MAX_PRINCIPALS],
+    principals: [PrincipalEntry; U],
     /// Deadline list: `head` expires first.
     head: u16,
     tail: u16,
@@ -470,12 +475,16 @@ pub struct LockTable<const N: usize, const P: usize = 64, const O: usize = 64> {
     latest: (Instant, Timeout),
 }
 
-impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize, const U: usize> LockTable<N, P, O, U> {
     const CAPACITY_FITS: () = assert!(
         N >= 1 && N < u16::MAX as usize,
         "a lock table holds between 1 and 65534 slots"
     );
     const OWNER_FITS: () = assert!(O <= u16::MAX as usize, "an owner holds at most 65535 bytes");
+    const PRINCIPALS_FIT: () = assert!(
+        U < NOT_LISTED as usize,
+        "a lock table lists at most 254 principals"
+    );
 
     /// An empty table under `policy`. `const`, so the table can live in a `static`.
     /// Call [`LockTable::seed_tokens`] before the first lock.
@@ -491,12 +500,13 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     pub const fn new(policy: Policy) -> Self {
         let () = Self::CAPACITY_FITS;
         let () = Self::OWNER_FITS;
+        let () = Self::PRINCIPALS_FIT;
         LockTable {
             policy,
             mint: TokenMint::unseeded(),
             slots: [const { Slot::EMPTY }; N],
             buckets: [NONE; N],
-            principals: [const { PrincipalEntry::FREE }; MAX_PRINCIPALS],
+            principals: [const { PrincipalEntry::FREE }; U],
             head: NONE,
             tail: NONE,
             free: NONE,
@@ -589,7 +599,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     /// live lock that covers the path, a shared one only with exclusive ones, and a
     /// depth-infinity request also with live locks below the path. Checks run in this
     /// order: owner and principal lengths, the seed, conflicts, the principal's quota,
-    /// room for the principal in the principal list (see [`MAX_PRINCIPALS`]), a free
+    /// room for the principal in the principal list (see [`DEFAULT_PRINCIPALS`]), a free
     /// slot.
     ///
     /// # Examples
@@ -1080,7 +1090,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
 
     /// The index that slots of `principal` have: [`ANONYMOUS`] for `None`, the listed
     /// entry's index plus one, or [`NOT_LISTED`]. A search of at most
-    /// [`MAX_PRINCIPALS`] entries: each operation resolves its principal once, then
+    /// [`DEFAULT_PRINCIPALS`] entries: each operation resolves its principal once, then
     /// compares a byte per slot.
     fn principal_index(&self, principal: Option<&str>) -> u8 {
         let Some(name) = principal else {
@@ -1109,7 +1119,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     fn free_principal(&mut self, now: Instant) -> Result<u8, LockError<P, O>> {
         loop {
             if let Some(k) = self.principals.iter().position(|e| e.slots == 0) {
-                // `k < MAX_PRINCIPALS < u8::MAX`.
+                // `k < DEFAULT_PRINCIPALS < u8::MAX`.
                 return Ok(k as u8 + 1);
             }
             if self.purge_up_to(now, 1) == 0 {
@@ -1243,7 +1253,7 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 
     /// The live slots, latest deadline first.
-    fn live(&self, now: Instant) -> Live<'_, N, P, O> {
+    fn live(&self, now: Instant) -> Live<'_, N, P, O, U> {
         Live {
             table: self,
             at: if self.any_live(now) { self.tail } else { NONE },
@@ -1475,10 +1485,10 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
         assert_eq!(roots, self.infinity_roots);
         // Each principal entry counts the occupied slots that name it; no two entries
         // in use share a name.
-        let mut counts = [0u16; MAX_PRINCIPALS];
+        let mut counts = [0u16; DEFAULT_PRINCIPALS];
         for &i in &seen {
             let slot = &self.slots[usize::from(i) - 1];
-            assert!(usize::from(slot.principal) <= MAX_PRINCIPALS);
+            assert!(usize::from(slot.principal) <= DEFAULT_PRINCIPALS);
             if slot.principal != ANONYMOUS {
                 counts[usize::from(slot.principal) - 1] += 1;
             }
@@ -1520,7 +1530,9 @@ impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
     }
 }
 
-impl<const N: usize, const P: usize, const O: usize> fmt::Debug for LockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize, const U: usize> fmt::Debug
+    for LockTable<N, P, O, U>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockTable")
             .field("capacity", &N)
@@ -1541,13 +1553,15 @@ fn is_live(granted: Instant, timeout: Timeout, now: Instant) -> bool {
 
 /// The live slots from the tail back; stops at the first expired one.
 #[derive(Clone)]
-struct Live<'t, const N: usize, const P: usize, const O: usize> {
-    table: &'t LockTable<N, P, O>,
+struct Live<'t, const N: usize, const P: usize, const O: usize, const U: usize> {
+    table: &'t LockTable<N, P, O, U>,
     at: u16,
     now: Instant,
 }
 
-impl<'t, const N: usize, const P: usize, const O: usize> Iterator for Live<'t, N, P, O> {
+impl<'t, const N: usize, const P: usize, const O: usize, const U: usize> Iterator
+    for Live<'t, N, P, O, U>
+{
     type Item = (u16, &'t Slot<P, O>);
 
     #[inline]

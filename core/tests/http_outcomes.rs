@@ -462,7 +462,7 @@ fn a_full_table_is_503_with_retry_after_until_the_first_expiry() {
 fn a_full_principal_list_is_503_with_the_time_until_a_lock_expires() {
     let mut t: LockTable<12, 64, 64> = LockTable::new(Policy::new(1000));
     t.seed_tokens([4; 16]);
-    for i in 0..lockwarden::MAX_PRINCIPALS {
+    for i in 0..lockwarden::DEFAULT_PRINCIPALS {
         let path = format!("/p{i}");
         let who = format!("user{i}");
         let timeout = format!("Second-{}", 10 + i);

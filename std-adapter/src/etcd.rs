@@ -51,7 +51,7 @@ use lockwarden::{ActiveLock, Depth, LockTable, LockToken, Path, Policy, Scope, T
 use serde_json::{Value, json};
 
 use crate::clock::TICK_HZ;
-use crate::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockSnapshot};
+use crate::manager::{DEFAULT_LOCKS, DEFAULT_OWNER_LEN, DEFAULT_PATH_LEN, LockSnapshot, Table};
 use crate::store::{CheckFuture, LockStore};
 
 /// The tick the snapshot tables are read at: any value does, as time there is relative.
@@ -110,7 +110,7 @@ impl From<etcd_client::Error> for StoreError {
 
 /// Locks kept in etcd under a key prefix, shared by every server that uses the same
 /// endpoints and prefix. Capacities as for [`LockTable`]: at most `N` live locks in the
-/// store, of at most [`lockwarden::MAX_PRINCIPALS`] principals, paths of `P` bytes, owners
+/// store, of at most [`PRINCIPALS`](crate::PRINCIPALS) principals, paths of `P` bytes, owners
 /// of `O` bytes (a store that holds more, written by servers with larger capacities,
 /// reads as corrupt).
 ///
@@ -574,7 +574,7 @@ impl<const N: usize, const P: usize, const O: usize> EtcdLockStore<N, P, O> {
     }
 
     /// A table holding the snapshot's locks, for the core to decide on.
-    fn table_of(&self, snapshot: &Snapshot<P>) -> Result<Box<LockTable<N, P, O>>, StoreError> {
+    fn table_of(&self, snapshot: &Snapshot<P>) -> Result<Box<Table<N, P, O>>, StoreError> {
         let mut table = Box::new(LockTable::new(self.policy));
         for lock in &snapshot.locks {
             table

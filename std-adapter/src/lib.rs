@@ -77,7 +77,7 @@ pub use clock::{Clock, ManualClock, MonotonicClock, TICK_HZ};
 pub use layer::{LockLayer, LockService};
 #[cfg(feature = "axum")]
 pub use manager::WritePermit;
-pub use manager::{LockManager, LockSnapshot, ManagerError, Purger};
+pub use manager::{LockManager, LockSnapshot, ManagerError, PRINCIPALS, Purger, Table};
 pub use request::{Principal, Resource, ResourceLookup, Resources};
 pub use response::{LockRejection, LockResponse};
 #[cfg(feature = "axum")]

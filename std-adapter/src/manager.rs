@@ -32,6 +32,14 @@ pub const DEFAULT_PATH_LEN: usize = 128;
 /// Default longest owner text, in bytes, of a [`LockManager`]: room for an owner given
 /// as a `DAV:href` or a short XML fragment (RFC 4918 §14.17).
 pub const DEFAULT_OWNER_LEN: usize = 256;
+/// How many distinct principals a manager's table holds locks of at once (the core's
+/// default, 8, suits a device with a few accounts; a server has more users). A lock by
+/// one more is refused with 503 until one of theirs goes.
+pub const PRINCIPALS: usize = 64;
+
+/// The table a [`LockManager`] keeps: `N` slots, paths of `P` bytes, owners of `O`
+/// bytes, and [`PRINCIPALS`] principals.
+pub type Table<const N: usize, const P: usize, const O: usize> = LockTable<N, P, O, PRINCIPALS>;
 
 /// Why a [`LockManager`] could not be built.
 #[derive(Debug)]
@@ -122,7 +130,7 @@ impl<const P: usize> LockSnapshot<P> {
 }
 
 struct Shared<const N: usize, const P: usize, const O: usize> {
-    table: Mutex<LockTable<N, P, O>>,
+    table: Mutex<Table<N, P, O>>,
     /// The table's policy, which never changes: read without the mutex.
     policy: Policy,
     clock: Box<dyn Clock>,
@@ -346,7 +354,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// request check). Keep `f` short, and call no other method of this manager from it but
     /// [`LockManager::now`], [`LockManager::policy`] and [`LockManager::disclosure`]: the
     /// others take the same mutex, which is not reentrant.
-    pub fn with<R>(&self, f: impl FnOnce(&mut LockTable<N, P, O>, lockwarden::Instant) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut Table<N, P, O>, lockwarden::Instant) -> R) -> R {
         let (mut table, now) = self.table();
         f(&mut table, now)
     }
@@ -585,7 +593,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
 
     /// The table under its mutex, its expired locks removed, and the tick the operation
     /// is made at.
-    fn table(&self) -> (MutexGuard<'_, LockTable<N, P, O>>, lockwarden::Instant) {
+    fn table(&self) -> (MutexGuard<'_, Table<N, P, O>>, lockwarden::Instant) {
         let (table, now, _) = self.purged_table();
         (table, now)
     }
@@ -594,13 +602,7 @@ impl<const N: usize, const P: usize, const O: usize> LockManager<N, P, O> {
     /// at, and how many locks were removed. Every method goes through here, so that the
     /// core's limit (an expired lock is purged before its elapsed time wraps, see
     /// [`lockwarden::Instant`]) holds without a purger thread.
-    fn purged_table(
-        &self,
-    ) -> (
-        MutexGuard<'_, LockTable<N, P, O>>,
-        lockwarden::Instant,
-        usize,
-    ) {
+    fn purged_table(&self) -> (MutexGuard<'_, Table<N, P, O>>, lockwarden::Instant, usize) {
         // The core never panics, so a poisoned mutex can only come from a caller's closure in
         // `with`; the table itself is consistent between its operations.
         let mut table = self
@@ -700,7 +702,7 @@ fn report<const P: usize, const O: usize>(request: &Request<'_>, outcome: &Outco
 /// finite timeout means every lock with one has expired, which is decided at the tick
 /// where that is sure without a wrap (the previous one plus that timeout).
 fn purge_expired<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+    table: &mut Table<N, P, O>,
     now: lockwarden::Instant,
     previous: lockwarden::Instant,
     silence: Duration,
@@ -713,7 +715,7 @@ fn purge_expired<const N: usize, const P: usize, const O: usize>(
 }
 
 fn purge_and_report<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+    table: &mut Table<N, P, O>,
     now: lockwarden::Instant,
 ) -> usize {
     let expired = table.purge(now);
@@ -734,7 +736,7 @@ mod tests {
 
     const WRAP: u64 = 1 << 32;
 
-    fn table_with_a_one_second_lock_at_tick_0() -> LockTable<4, 32, 32> {
+    fn table_with_a_one_second_lock_at_tick_0() -> Table<4, 32, 32> {
         let policy = Policy::new(TICK_HZ)
             .with_max_timeout_secs(u64::MAX)
             .with_infinite_locks();

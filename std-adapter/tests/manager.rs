@@ -341,3 +341,32 @@ fn the_policy_clock_and_disclosure_can_be_read_inside_with() {
         .expect("reading inside `with` deadlocked");
     assert_eq!(read, (true, true, lockwarden::Duration(60_000)));
 }
+
+#[test]
+fn a_server_holds_locks_of_as_many_principals_as_it_lists() {
+    // The core's default list of 8 suits a device; a manager lists PRINCIPALS.
+    let manager: LockManager<256, 64, 64> =
+        LockManager::with_clock(Policy::new(TICK_HZ), ManualClock::new()).unwrap();
+    let names: Vec<String> = (0..lockwarden_std::PRINCIPALS)
+        .map(|i| format!("user{i}"))
+        .collect();
+    let paths: Vec<Path<64>> = (0..names.len())
+        .map(|i| path(&format!("/config/user{i}")))
+        .collect();
+    for (name, p) in names.iter().zip(&paths) {
+        let granted = manager.lock(&LockRequest::exclusive(p, "o").principal(name));
+        assert!(granted.is_ok(), "{name}: {granted:?}");
+    }
+    // One more principal waits for one of theirs to go.
+    let extra = path("/config/extra");
+    assert!(matches!(
+        manager.lock(&LockRequest::exclusive(&extra, "o").principal("one-more")),
+        Err(LockError::TooManyPrincipals { .. })
+    ));
+    assert!(manager.force_unlock(&paths[0]) == 1);
+    assert!(
+        manager
+            .lock(&LockRequest::exclusive(&extra, "o").principal("one-more"))
+            .is_ok()
+    );
+}

@@ -235,8 +235,8 @@ impl<'a> Request<'a> {
 /// let put = put.header("If", if_value.as_bytes());
 /// assert!(check(&mut table, Instant(1000), &put).is_allowed());
 /// ```
-pub fn check<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+pub fn check<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &mut LockTable<N, P, O, U>,
     now: Instant,
     request: &Request<'_>,
 ) -> Outcome<P, O> {
@@ -262,8 +262,8 @@ macro_rules! attempt {
     };
 }
 
-struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize> {
-    table: &'t LockTable<N, P, O>,
+struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize, const U: usize> {
+    table: &'t LockTable<N, P, O, U>,
     now: Instant,
     target: &'r Path<P>,
     etag: Option<&'r str>,
@@ -271,8 +271,8 @@ struct TableState<'t, 'r, const N: usize, const P: usize, const O: usize> {
     destination_etag: Option<&'r str>,
 }
 
-impl<const N: usize, const P: usize, const O: usize> ResourceState<P>
-    for TableState<'_, '_, N, P, O>
+impl<const N: usize, const P: usize, const O: usize, const U: usize> ResourceState<P>
+    for TableState<'_, '_, N, P, O, U>
 {
     fn has_lock(&self, path: &Path<P>, token: &LockToken) -> bool {
         self.table.find(self.now, path, token).is_some()
@@ -326,8 +326,8 @@ fn canonical<const P: usize>(
 }
 
 #[inline(never)]
-fn decide<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+fn decide<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &mut LockTable<N, P, O, U>,
     now: Instant,
     req: &Request<'_>,
     format: BodyFormat,
@@ -395,9 +395,9 @@ impl<const P: usize> Stage<'_, '_, P> {
     /// Asks the table for one access of the request to `target`. On a refusal, writes
     /// it into `answer` and returns false: no refusal-sized `Result` on the stack.
     #[inline(never)]
-    fn authorize<const N: usize, const O: usize>(
+    fn authorize<const N: usize, const O: usize, const U: usize>(
         &self,
-        table: &LockTable<N, P, O>,
+        table: &LockTable<N, P, O, U>,
         target: &Path<P>,
         access: Access,
         answer: &mut Outcome<P, O>,
@@ -419,8 +419,8 @@ impl<const P: usize> Stage<'_, '_, P> {
 /// lists test the request's resource, tagged ones their tag's), so that no parsed header
 /// takes the stack while the table is asked.
 #[inline(never)]
-fn evaluate_if<const N: usize, const P: usize, const O: usize>(
-    table: &LockTable<N, P, O>,
+fn evaluate_if<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &LockTable<N, P, O, U>,
     now: Instant,
     req: &Request<'_>,
     path: &Path<P>,
@@ -514,8 +514,8 @@ fn write_accesses<const P: usize>(
 /// A write (any method but LOCK and UNLOCK): allowed when the table grants every access
 /// it needs.
 #[inline(never)]
-fn write<const N: usize, const P: usize, const O: usize>(
-    table: &LockTable<N, P, O>,
+fn write<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &LockTable<N, P, O, U>,
     stage: &Stage<'_, '_, P>,
     destination: Option<&Path<P>>,
 ) -> Outcome<P, O> {
@@ -570,8 +570,8 @@ fn requested_timeout(req: &Request<'_>, tick_hz: u32) -> Result<Option<Timeout>,
 }
 
 #[inline(never)]
-fn create_lock<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+fn create_lock<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &mut LockTable<N, P, O, U>,
     stage: &Stage<'_, '_, P>,
     info: LockInfo<'_>,
     if_holds: bool,
@@ -616,8 +616,8 @@ fn create_lock<const N: usize, const P: usize, const O: usize>(
 }
 
 #[inline(never)]
-fn refresh_lock<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+fn refresh_lock<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &mut LockTable<N, P, O, U>,
     stage: &Stage<'_, '_, P>,
     if_holds: bool,
 ) -> Outcome<P, O> {
@@ -674,8 +674,8 @@ fn refresh_lock<const N: usize, const P: usize, const O: usize>(
 }
 
 #[inline(never)]
-fn unlock<const N: usize, const P: usize, const O: usize>(
-    table: &mut LockTable<N, P, O>,
+fn unlock<const N: usize, const P: usize, const O: usize, const U: usize>(
+    table: &mut LockTable<N, P, O, U>,
     stage: &Stage<'_, '_, P>,
 ) -> Outcome<P, O> {
     let req = stage.req;

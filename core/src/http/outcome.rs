@@ -260,7 +260,7 @@ pub enum Refusal<const P: usize = 64, const O: usize = 64> {
         retry_after: Expiry,
     },
     /// 503: the table holds live locks of as many principals as it can
-    /// ([`MAX_PRINCIPALS`](crate::MAX_PRINCIPALS)), and this one is not among them.
+    /// ([`DEFAULT_PRINCIPALS`](crate::DEFAULT_PRINCIPALS)), and this one is not among them.
     TooManyPrincipals {
         /// Until the earliest lock expires; `Never` when all are infinite.
         retry_after: Expiry,

@@ -28,7 +28,7 @@ const PATHS: &[&str] = &[
 ];
 const OWNERS: &[&str] = &["x", "y", "12345678", "123456789"];
 /// The first three come often (quotas, another principal's lock); the others, more than
-/// [`MAX_PRINCIPALS`] in all, fill the principal list now and then.
+/// [`DEFAULT_PRINCIPALS`] in all, fill the principal list now and then.
 const PRINCIPALS: &[Option<&str>] = &[
     None,
     Some("alice"),
@@ -334,7 +334,7 @@ fn lock_step(
             .collect();
         listed.sort_unstable();
         listed.dedup();
-        !listed.contains(&p) && listed.len() >= MAX_PRINCIPALS
+        !listed.contains(&p) && listed.len() >= DEFAULT_PRINCIPALS
     }) {
         LIST_FULL.with(|n| n.set(n.get() + 1));
         let retry = model.live(t).filter_map(|l| l.remaining(t).ticks()).min();

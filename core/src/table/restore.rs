@@ -4,13 +4,13 @@
 
 use super::*;
 
-impl<const N: usize, const P: usize, const O: usize> LockTable<N, P, O> {
+impl<const N: usize, const P: usize, const O: usize, const U: usize> LockTable<N, P, O, U> {
     /// Puts back `lock` as it was listed (by [`LockTable::locks`] of this or another
     /// table, or from a store that kept its fields), with its token, its granted timeout
     /// and `lock.remaining` left at `now`. No conflict rule is applied: the lock was
     /// granted under them. A lock with no time left, or whose token the table holds
     /// already, is not restored. The lock's principal goes into the table's principal
-    /// list: when the list holds [`MAX_PRINCIPALS`] others, the lock is refused with
+    /// list: when the list holds [`DEFAULT_PRINCIPALS`] others, the lock is refused with
     /// [`LockError::TooManyPrincipals`] and the table is unchanged.
     ///
     /// # Examples

@@ -708,7 +708,7 @@ fn the_slot_spends_at_most_38_bytes_beyond_its_path_and_owner_bytes() {
 #[test]
 fn a_principal_beyond_the_list_is_refused_with_the_time_until_a_lock_expires() {
     let mut t = wide();
-    for (i, who) in NAMES.iter().take(MAX_PRINCIPALS).enumerate() {
+    for (i, who) in NAMES.iter().take(DEFAULT_PRINCIPALS).enumerate() {
         lock_as(&mut t, 0, &std::format!("/r{i}"), who, secs(10 + i as u32)).unwrap();
     }
     // A listed principal may still lock; a new one may not.
@@ -730,7 +730,7 @@ fn a_principal_beyond_the_list_is_refused_with_the_time_until_a_lock_expires() {
 fn principal_entries_are_reused_after_unlock_purge_and_expiry() {
     let mut t = wide();
     let mut granted = std::vec::Vec::new();
-    for (i, who) in NAMES.iter().take(MAX_PRINCIPALS).enumerate() {
+    for (i, who) in NAMES.iter().take(DEFAULT_PRINCIPALS).enumerate() {
         granted.push(lock_as(&mut t, 0, &std::format!("/r{i}"), who, secs(10 + i as u32)).unwrap());
     }
     // Unlock: p0's only lock goes, its entry frees.
@@ -900,4 +900,35 @@ fn scope_and_depth_share_a_byte_and_read_back() {
             assert_eq!((slot.scope(), slot.depth()), (scope, depth));
         }
     }
+}
+
+#[test]
+fn a_table_lists_as_many_principals_as_its_u_says() {
+    let mut t: LockTable<4, 64, 64, 2> = LockTable::new(Policy::new(1000));
+    t.seed_tokens([1; 16]);
+    let (a, b, c) = (p("/a"), p("/b"), p("/c"));
+    assert!(
+        t.lock(
+            Instant(0),
+            &LockRequest::exclusive(&a, "o").principal("ann")
+        )
+        .is_ok()
+    );
+    assert!(
+        t.lock(
+            Instant(0),
+            &LockRequest::exclusive(&b, "o").principal("bob")
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        t.lock(Instant(0), &LockRequest::exclusive(&c, "o").principal("cy")),
+        Err(LockError::TooManyPrincipals { .. })
+    ));
+    // Anonymous locks and the listed principals' further locks need no entry.
+    assert!(t.lock(Instant(0), &LockRequest::exclusive(&c, "o")).is_ok());
+    assert_eq!(
+        core::mem::size_of::<LockTable<4, 64, 64, 2>>() + 6 * 36,
+        core::mem::size_of::<LockTable<4, 64, 64>>()
+    );
 }
