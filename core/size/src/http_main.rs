@@ -10,22 +10,17 @@ mod http_probe;
 
 use core::hint::black_box;
 
-use lockwarden::sync::{CsLockTable, SharedLockTable};
-use lockwarden::{Policy, Instant};
-
-static TABLE: CsLockTable<{ common::SLOTS }> = CsLockTable::unconfigured();
+use lockwarden::sync::SharedLockTable;
+use lockwarden::Instant;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    TABLE.with(|table| {
-        table.set_policy(Policy::new(black_box(1000)));
-        table.seed_tokens(black_box([7; 16]));
-    });
+    table_probe::start();
     let mut buf = [0u8; 1024];
     let mut now = 0u32;
     loop {
         now = now.wrapping_add(black_box(1));
-        TABLE.with(|table| {
+        table_probe::TABLE.with(|table| {
             // The whole table API too, so that the difference to the table probe is the
             // protocol layer alone.
             table_probe::exercise(table, Instant(now));

@@ -4,10 +4,23 @@
 
 use core::hint::black_box;
 
+use lockwarden::sync::{CsLockTable, SharedLockTable};
 use lockwarden::{
-    Access, Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, RefreshRequest,
-    Timeout, WriteRequest,
+    Access, Depth, Duration, Instant, LockRequest, LockTable, LockToken, Path, Policy,
+    RefreshRequest, Timeout, WriteRequest,
 };
+
+/// The probes' table: a `static` shared through a critical section, all zeros (so in
+/// `.bss`) until [`start`].
+pub static TABLE: CsLockTable<{ crate::common::SLOTS }> = CsLockTable::unconfigured();
+
+/// Gives [`TABLE`] its policy and token seed, as a firmware does at start-up.
+pub fn start() {
+    TABLE.with(|table| {
+        table.set_policy(Policy::new(black_box(1000)));
+        table.seed_tokens(black_box([7; 16]));
+    });
+}
 
 /// One round of every table operation at `now`.
 #[inline(never)]

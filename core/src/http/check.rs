@@ -3,7 +3,7 @@
 use heapless::String;
 
 use super::accept::BodyFormat;
-use super::condition::{Event, IfError, NamedTokens, ResourceState, scan, tag_path};
+use super::condition::{Evaluation, NamedTokens, ResourceState, scan};
 use super::headers::{DepthHeader, lock_token_of, parse_lock_token, parse_timeout, uri_path_of};
 use super::method::Method;
 use super::outcome::{Expiry, HeaderError, HeldLock, LockInfoError, Outcome, PathSource, Refusal};
@@ -437,38 +437,10 @@ fn evaluate_if<const N: usize, const P: usize, const O: usize, const U: usize>(
         destination,
         destination_etag: req.destination_etag,
     };
-    // Once a list holds, or a tag names no path, the rest is only read: the outcome
-    // is decided (a tag's path error counts only if no earlier list held).
-    let mut decided: Result<bool, IfError> = Ok(false);
-    let mut tagged: Option<Path<P>> = None;
-    let mut list_holds = false;
-    let scanned = scan(raw, &mut |event| match event {
-        Event::List(tag) => {
-            list_holds = decided == Ok(false);
-            tagged = None;
-            if let (true, Some(tag)) = (list_holds, tag) {
-                match tag_path::<P>(tag) {
-                    Ok(p) => tagged = Some(p),
-                    Err(e) => {
-                        decided = Err(e);
-                        list_holds = false;
-                    }
-                }
-            }
-        }
-        Event::Condition(condition) => {
-            if list_holds {
-                list_holds = condition.holds(tagged.as_ref().unwrap_or(path), &state);
-            }
-        }
-        Event::EndOfList => {
-            if list_holds {
-                decided = Ok(true);
-            }
-        }
-    });
+    let mut evaluation = Evaluation::new(path, &state);
+    let scanned = scan(raw, &mut |event| evaluation.on(event));
     scanned
-        .and(decided)
+        .and(evaluation.result())
         .map_err(|e| Malformed::Header(HeaderError::If(e)))
 }
 

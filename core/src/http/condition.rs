@@ -485,20 +485,78 @@ impl<'a> IfHeader<'a> {
         request_path: &Path<P>,
         state: &impl ResourceState<P>,
     ) -> Result<bool, IfError> {
+        let mut evaluation = Evaluation::new(request_path, state);
         for list in self.lists() {
-            let tagged;
-            let path = match list.resource {
-                None => request_path,
-                Some(tag) => {
-                    tagged = tag_path::<P>(tag)?;
-                    &tagged
+            evaluation.on(Event::List(list.resource));
+            for &condition in list.conditions {
+                evaluation.on(Event::Condition(condition));
+            }
+            evaluation.on(Event::EndOfList);
+        }
+        evaluation.result()
+    }
+}
+
+/// An `If` header evaluated from its [`Event`]s, in order (RFC 4918 §10.4.3): a list
+/// holds when all its conditions hold, the header when any list holds; untagged lists
+/// test the request's resource, tagged ones their tag's. The one evaluation, fed by a
+/// stored [`IfHeader`] or by [`scan`] as the header is read.
+pub(crate) struct Evaluation<'r, const P: usize, S: ?Sized> {
+    request_path: &'r Path<P>,
+    state: &'r S,
+    /// `Ok(true)` once a list held, `Err` once a tag named no path (counted only when no
+    /// earlier list held): either way, the rest is only read.
+    decided: Result<bool, IfError>,
+    /// The path of the current list's tag.
+    tagged: Option<Path<P>>,
+    /// Whether every condition of the current list held so far (false when it is not
+    /// evaluated).
+    list_holds: bool,
+}
+
+impl<'r, const P: usize, S: ResourceState<P> + ?Sized> Evaluation<'r, P, S> {
+    pub(crate) fn new(request_path: &'r Path<P>, state: &'r S) -> Self {
+        Evaluation {
+            request_path,
+            state,
+            decided: Ok(false),
+            tagged: None,
+            list_holds: false,
+        }
+    }
+
+    pub(crate) fn on(&mut self, event: Event<'_>) {
+        match event {
+            Event::List(tag) => {
+                self.list_holds = self.decided == Ok(false);
+                self.tagged = None;
+                if let (true, Some(tag)) = (self.list_holds, tag) {
+                    match tag_path::<P>(tag) {
+                        Ok(path) => self.tagged = Some(path),
+                        Err(e) => {
+                            self.decided = Err(e);
+                            self.list_holds = false;
+                        }
+                    }
                 }
-            };
-            if list.conditions.iter().all(|c| c.holds(path, state)) {
-                return Ok(true);
+            }
+            Event::Condition(condition) => {
+                if self.list_holds {
+                    let path = self.tagged.as_ref().unwrap_or(self.request_path);
+                    self.list_holds = condition.holds(path, self.state);
+                }
+            }
+            Event::EndOfList => {
+                if self.list_holds {
+                    self.decided = Ok(true);
+                }
             }
         }
-        Ok(false)
+    }
+
+    /// Whether the header holds, or the tag that names no path.
+    pub(crate) fn result(self) -> Result<bool, IfError> {
+        self.decided
     }
 }
 
@@ -701,7 +759,7 @@ impl Condition<'_> {
     pub(crate) fn holds<const P: usize>(
         &self,
         path: &Path<P>,
-        state: &impl ResourceState<P>,
+        state: &(impl ResourceState<P> + ?Sized),
     ) -> bool {
         let matched = match self.subject {
             // A URI that is not one of our tokens (`DAV:no-lock` among them) matches
