@@ -11,6 +11,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { printf '\n=== %s\n' "$*"; }
 
 step "cargo publish --dry-run -p lockwarden -p lockwarden-std"
+# The verification builds the adapter against the core's package through a local overlay
+# registry named after this checkout's path; cargo keeps what it once unpacked from such a
+# registry and does not unpack the same name and version again, so a checkout at a path
+# used before would be verified against an old core. Drop those unpacked copies first
+# (overlay registries are the `-<hash>` ones; crates.io's is left alone).
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+rm -rf "$cargo_home"/registry/src/-*/lockwarden-* "$cargo_home"/registry/cache/-*/lockwarden-*
 # --allow-dirty: the check is of the tree as it is, committed or not.
 cargo publish --dry-run --allow-dirty -p lockwarden -p lockwarden-std
 
